@@ -1,0 +1,20 @@
+/**
+ * TaskMaster's gRPC contract (`api.proto`, package `grpcapi`), wire-compatible with the seed's, and
+ * the typed definitions generated from it.
+ *
+ * @module
+ */
+export { apiProtoPath, loadGrpcApi, protoLoaderOptions, seedProtoPath } from "./grpc_api.ts";
+export type { ProtoGrpcType } from "./_generated/api.ts";
+export type { CoordinatorServiceClient, CoordinatorServiceHandlers } from "./_generated/grpcapi/CoordinatorService.ts";
+export type { WorkerServiceClient, WorkerServiceHandlers } from "./_generated/grpcapi/WorkerService.ts";
+export type { ClientTaskRequest__Output } from "./_generated/grpcapi/ClientTaskRequest.ts";
+export type { ClientTaskResponse } from "./_generated/grpcapi/ClientTaskResponse.ts";
+export type { HeartbeatRequest, HeartbeatRequest__Output } from "./_generated/grpcapi/HeartbeatRequest.ts";
+export type { HeartbeatResponse, HeartbeatResponse__Output } from "./_generated/grpcapi/HeartbeatResponse.ts";
+export type { ProgressReport, ProgressReport__Output } from "./_generated/grpcapi/ProgressReport.ts";
+export type { TaskRequest, TaskRequest__Output } from "./_generated/grpcapi/TaskRequest.ts";
+export type { TaskResponse, TaskResponse__Output } from "./_generated/grpcapi/TaskResponse.ts";
+export type { TaskStatus__Output } from "./_generated/grpcapi/TaskStatus.ts";
+export type { UpdateTaskStatusRequest, UpdateTaskStatusRequest__Output } from "./_generated/grpcapi/UpdateTaskStatusRequest.ts";
+export type { UpdateTaskStatusResponse } from "./_generated/grpcapi/UpdateTaskStatusResponse.ts";
