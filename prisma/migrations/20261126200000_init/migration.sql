@@ -78,6 +78,9 @@ CREATE UNIQUE INDEX "tasks_idempotency_key_key" ON "tasks"("idempotency_key");
 CREATE INDEX "tasks_claim_idx" ON "tasks"("status", "priority" DESC, "scheduled_at");
 
 -- CreateIndex
+CREATE INDEX "tasks_due_idx" ON "tasks"("status", "scheduled_at");
+
+-- CreateIndex
 CREATE INDEX "tasks_created_idx" ON "tasks"("created_at" DESC, "id");
 
 -- CreateIndex
