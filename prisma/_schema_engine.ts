@@ -1,10 +1,12 @@
 // Prisma's own schema engine, as WebAssembly, bound to the pg driver adapter: migrations without the
 // native binary Prisma would otherwise download. Private to prisma/.
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
+import type pg from "pg";
 import * as bg from "@prisma/schema-engine-wasm/schema_engine_bg";
 
 export type SchemaEngine = bg.SchemaEngine;
@@ -20,11 +22,30 @@ type Adapter = Awaited<ReturnType<PrismaPg["connect"]>>;
 class WholeScriptPg extends PrismaPg {
   /** Every adapter handed to the engine, to dispose of (close its pool) when the engine is done. */
   readonly opened: Adapter[] = [];
+  readonly poolConfig: pg.PoolConfig;
+  constructor(poolConfig: pg.PoolConfig) {
+    super(poolConfig);
+    this.poolConfig = poolConfig;
+  }
   override async connect(): Promise<Adapter> {
     return this.track(wholeScript(await super.connect()));
   }
+  /**
+   * PrismaPg's own shadow database drops the database before closing the pool connected to it,
+   * which PostgreSQL refuses; this one closes the pool first.
+   */
   override async connectToShadowDb(): Promise<Adapter> {
-    return this.track(wholeScript(await super.connectToShadowDb()));
+    const main = await super.connect();
+    const database = `prisma_migrate_shadow_db_${randomUUID()}`;
+    await main.underlyingDriver().query(`CREATE DATABASE "${database}"`);
+    const shadow = wholeScript(await new PrismaPg({ ...this.poolConfig, database }).connect());
+    const closeShadow = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await closeShadow();
+      await main.underlyingDriver().query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await main.dispose();
+    };
+    return this.track(shadow);
   }
   private track(adapter: Adapter): Adapter {
     this.opened.push(adapter);
@@ -68,7 +89,17 @@ export async function withSchemaEngine<T>(
   use: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
   await loadWasm();
-  const factory = new WholeScriptPg({ connectionString: databaseUrl, max: 2 });
+  // Discrete fields, not a connectionString: PrismaPg makes its shadow database by overriding
+  // `database`, which a connectionString would silently win over.
+  const url = new URL(databaseUrl);
+  const factory = new WholeScriptPg({
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+    max: 2,
+  });
   const engine = await bg.SchemaEngine.new(
     { datamodels: [[schemaPath, schemaText]] },
     (message: string) => log(message),
@@ -78,6 +109,7 @@ export async function withSchemaEngine<T>(
     return await use(engine);
   } finally {
     engine.free();
-    await Promise.all(factory.opened.map((a) => a.dispose().catch(() => {})));
+    // Newest first: a shadow database's adapter drops it through the connection opened before it.
+    for (const adapter of factory.opened.reverse()) await adapter.dispose().catch(() => {});
   }
 }

@@ -48,9 +48,37 @@ export async function applyMigrations(databaseUrl: string, log: (line: string) =
 }
 
 /**
- * Writes `prisma/migrations/<timestamp>_<name>/migration.sql` holding the SQL that takes the database
- * described by the existing migrations to `schema.prisma`. Returns the new folder, or null when the
- * schema has no change. `databaseUrl` names an empty scratch database the engine may use.
+ * The SQL that takes a database at the latest migration to `schema.prisma` ("" when they agree).
+ * Each migration folder keeps a copy of the schema it leads to (`schema.prisma` beside
+ * `migration.sql`), so the diff is between two datamodels and needs no shadow database (the
+ * WebAssembly engine cannot introspect one through the driver adapter).
+ */
+export async function pendingSchemaChange(databaseUrl: string, log: (line: string) => void = () => {}): Promise<string> {
+  const schemaText = await readFile(schemaPath, "utf8");
+  const migrations = await loadMigrations();
+  const latest = migrations.migrationDirectories.at(-1);
+  const snapshotPath = latest ? join(migrationsDir, latest.path, "schema.prisma") : undefined;
+  const snapshot = snapshotPath ? await readFile(snapshotPath, "utf8") : undefined;
+  return await withSchemaEngine(databaseUrl, schemaPath, schemaText, log, async (engine) => {
+    const { stdout } = await engine.diff({
+      from: snapshot === undefined || snapshotPath === undefined
+        ? { tag: "empty" }
+        : { tag: "schemaDatamodel", files: [{ path: snapshotPath, content: snapshot }] },
+      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: schemaText }] },
+      script: true,
+      exitCode: null,
+      filters: noFilters,
+    });
+    const sql = stdout ?? "";
+    return /\b(CREATE|ALTER|DROP)\b/.test(sql) ? sql : "";
+  });
+}
+
+/**
+ * Writes `prisma/migrations/<timestamp>_<name>/migration.sql` holding the SQL that takes the
+ * database at the latest migration to `schema.prisma`, plus the schema snapshot it leads to.
+ * Returns the new folder, or null when the schema has no change. `databaseUrl` names a database
+ * the engine may connect to (it changes nothing there).
  */
 export async function createMigration(
   databaseUrl: string,
@@ -61,22 +89,12 @@ export async function createMigration(
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new RangeError(`Cannot create migration: name must match [a-z0-9_]+, got "${name}"`);
   }
-  const schemaText = await readFile(schemaPath, "utf8");
-  const migrations = await loadMigrations();
-  return await withSchemaEngine(databaseUrl, schemaPath, schemaText, log, async (engine) => {
-    const { stdout: diffOut } = await engine.diff({
-      from: migrations.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...migrations },
-      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: schemaText }] },
-      script: true,
-      exitCode: null,
-      filters: noFilters,
-    });
-    const stdout = diffOut ?? "";
-    if (!/\b(CREATE|ALTER|DROP)\b/.test(stdout)) return null;
-    const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
-    const dir = join(migrationsDir, `${stamp}_${name}`);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, "migration.sql"), stdout);
-    return { dir, sql: stdout };
-  });
+  const sql = await pendingSchemaChange(databaseUrl, log);
+  if (sql === "") return null;
+  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  const dir = join(migrationsDir, `${stamp}_${name}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "migration.sql"), sql);
+  await writeFile(join(dir, "schema.prisma"), await readFile(schemaPath, "utf8"));
+  return { dir, sql };
 }

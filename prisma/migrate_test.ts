@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { applyMigrations } from "./migrate.ts";
+import { applyMigrations, pendingSchemaChange } from "./migrate.ts";
 import { type TestDb, useTestDatabase } from "./testing.ts";
 
 let db: TestDb;
@@ -28,5 +28,11 @@ describe("applyMigrations()", () => {
     await new Promise((r) => setTimeout(r, 200));
     await c.end();
     expect(got).toContain(`taskmaster_due:${Date.parse("2026-01-01T00:00:00Z")}`);
+  });
+});
+
+describe("pendingSchemaChange()", () => {
+  test("schema.prisma has no change that a migration does not cover", async () => {
+    expect(await pendingSchemaChange(db.url)).toBe("");
   });
 });

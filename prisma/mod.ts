@@ -9,7 +9,7 @@ export type { PrismaClientOptions } from "./client.ts";
 export { Prisma, PrismaClient } from "./_generated/client.ts";
 export type { Task, TaskAttempt, Worker } from "./_generated/client.ts";
 export { AttemptOutcome, TaskStatus, WorkerStatus } from "./_generated/enums.ts";
-export { applyMigrations, createMigration, migrationsDir, schemaPath } from "./migrate.ts";
+export { applyMigrations, createMigration, migrationsDir, pendingSchemaChange, schemaPath } from "./migrate.ts";
 export { startEmbeddedPostgres } from "./embedded_postgres.ts";
 export type { EmbeddedPostgresOptions, EmbeddedPostgresServer } from "./embedded_postgres.ts";
 export { CHANNELS, listenForNotifications } from "./notifications.ts";
