@@ -1,0 +1,244 @@
+import * as grpc from "@grpc/grpc-js";
+import {
+  type CoordinatorServiceClient,
+  type HeartbeatRequest,
+  type HeartbeatResponse__Output,
+  loadGrpcApi,
+  type ProgressReport,
+  type UpdateTaskStatusRequest,
+  type UpdateTaskStatusResponse,
+} from "../proto/mod.ts";
+import type { Logger } from "../shared/mod.ts";
+import { classifyCallError, describeCallError, grpcCode } from "./_grpc_errors.ts";
+import { type RetryOptions, retryWithJitter } from "./_retry.ts";
+
+/** One attempt of one task, as reports name it (`attempt` 0 = a seed coordinator did not send one). */
+export interface AttemptRef {
+  taskId: string;
+  attempt: number;
+}
+
+/**
+ * How a report ended: `accepted` by the coordinator; `stale` (the attempt is no longer current: abort
+ * and drop it); `rejected` (NOT_FOUND, INVALID_ARGUMENT...: dropped and logged); `gave_up` (retries
+ * exhausted); `cancelled` (the link was closed first).
+ */
+export type ReportOutcome = "accepted" | "stale" | "rejected" | "gave_up" | "cancelled";
+
+/** Where the task pool sends what happens to an attempt. Implemented by {@linkcode createCoordinatorLink}. */
+export interface TaskReporter {
+  /** STARTED, `startedAt` in unix seconds; retried until accepted or refused. */
+  started(ref: AttemptRef, startedAt: number): Promise<ReportOutcome>;
+  /** Progress 0..100: best effort, one try. */
+  progress(ref: AttemptRef, percent: number): Promise<ReportOutcome>;
+  /** COMPLETE with the result as JSON (`""` = none); retried until accepted or refused. */
+  completed(ref: AttemptRef, resultJson: string, completedAt: number): Promise<ReportOutcome>;
+  /** FAILED with why; retried until accepted or refused. */
+  failed(ref: AttemptRef, error: string, notRetryable: boolean, failedAt: number): Promise<ReportOutcome>;
+}
+
+/** What the heartbeat says about the worker's load, read at each beat. */
+export interface WorkerLoad {
+  inFlight: number;
+  draining: boolean;
+}
+
+/** Options for {@linkcode createCoordinatorLink}. */
+export interface CoordinatorLinkOptions {
+  /** The coordinator's gRPC address, `host:port`. */
+  target: string;
+  /** This worker's uint32 id. */
+  workerId: number;
+  /** Where the coordinator reaches this worker, `host:port`. */
+  address: string;
+  /** Slots of the pool (heartbeat `capacity`). */
+  capacity: number;
+  /** Commands with a handler (heartbeat `handlers`). */
+  handlerNames: readonly string[];
+  /** Time between heartbeats, ms; the first is sent at once. */
+  heartbeatIntervalMs: number;
+  /** Read at each heartbeat. */
+  load: () => WorkerLoad;
+  logger: Logger;
+  /** Backoff of STARTED/COMPLETE/FAILED reports. Defaults: 100 ms first, 5 s cap, 2 minutes in all. */
+  retry?: RetryOptions;
+  /** Deadline of one call, ms. Default 5000. */
+  callTimeoutMs?: number;
+  /** Channel credentials. Default insecure (plaintext), as the seed. */
+  credentials?: grpc.ChannelCredentials;
+}
+
+/** The worker's side of the coordinator: heartbeats on their own timer, and status reports. */
+export interface CoordinatorLink extends TaskReporter {
+  /** Sends the first heartbeat at once and schedules the next ones; resolves once the first was attempted. */
+  startHeartbeats(): Promise<void>;
+  /** Sends a heartbeat now (e.g. `draining: true`); resolves true when the coordinator acknowledged it. */
+  heartbeatNow(): Promise<boolean>;
+  /** Stops the heartbeat timer (the coordinator then sees the worker gone after its misses). */
+  stopHeartbeats(): void;
+  /** Stops heartbeats, cancels pending report retries (they resolve `cancelled`) and closes the channel. */
+  close(): void;
+}
+
+type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => unknown;
+
+/** Creates the link to the coordinator at `options.target`. Nothing is sent before `startHeartbeats()` or a report. */
+export function createCoordinatorLink(options: CoordinatorLinkOptions): CoordinatorLink {
+  const api = loadGrpcApi();
+  const client: CoordinatorServiceClient = new api.CoordinatorService(
+    options.target,
+    options.credentials ?? grpc.credentials.createInsecure(),
+  );
+  const log = options.logger;
+  const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  const closing = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let heartbeating = false;
+  let beatInFlight: Promise<boolean> | undefined;
+  let heartbeatFailing = false;
+  let progressSupported = true;
+
+  function call<Req, Res>(method: Unary<Req, Res>, request: Req, timeoutMs = callTimeoutMs): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      method(request, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error) reject(error);
+        else if (response === undefined) reject(new Error("empty response from the coordinator"));
+        else resolve(response);
+      });
+    });
+  }
+
+  function beat(): Promise<boolean> {
+    if (beatInFlight) return beatInFlight;
+    const load = options.load();
+    const request: HeartbeatRequest = {
+      workerId: options.workerId,
+      address: options.address,
+      capacity: options.capacity,
+      handlers: [...options.handlerNames],
+      in_flight: load.inFlight,
+      draining: load.draining,
+    };
+    const method: Unary<HeartbeatRequest, HeartbeatResponse__Output> = (r, o, cb) => client.SendHeartbeat(r, o, cb);
+    beatInFlight = call(method, request, Math.min(callTimeoutMs, Math.max(options.heartbeatIntervalMs, 1000)))
+      .then((response) => {
+        if (heartbeatFailing) log.info("heartbeat restored", { coordinator: options.target });
+        heartbeatFailing = false;
+        log.debug("heartbeat", { in_flight: load.inFlight, draining: load.draining, coordinator_id: response.coordinator_id });
+        return response.acknowledged;
+      })
+      .catch((error: unknown) => {
+        const fields = { coordinator: options.target, error: describeCallError(error) };
+        if (heartbeatFailing) log.debug("heartbeat failed", fields);
+        else log.warn("heartbeat failed", fields);
+        heartbeatFailing = true;
+        return false;
+      })
+      .finally(() => {
+        beatInFlight = undefined;
+      });
+    return beatInFlight;
+  }
+
+  function scheduleNext() {
+    if (!heartbeating) return;
+    timer = setTimeout(() => {
+      void beat().finally(scheduleNext);
+    }, options.heartbeatIntervalMs);
+  }
+
+  async function report(ref: AttemptRef, request: UpdateTaskStatusRequest): Promise<ReportOutcome> {
+    if (closing.signal.aborted) return "cancelled";
+    const fields = { task_id: ref.taskId, attempt: ref.attempt, status: String(request.status) };
+    const method: Unary<UpdateTaskStatusRequest, UpdateTaskStatusResponse> = (r, o, cb) =>
+      client.UpdateTaskStatus(r, o, cb);
+    try {
+      const response = await retryWithJitter(() => call(method, request), {
+        ...options.retry,
+        signal: closing.signal,
+        shouldRetry: (error) => classifyCallError(error) === "retry",
+        onRetry: (error, tryNumber, delayMs) =>
+          log.warn("report failed, retrying", { ...fields, error: describeCallError(error), try: tryNumber, delay_ms: delayMs }),
+      });
+      if (response.success === false) {
+        log.warn("report not accepted (success false): dropped", fields);
+        return "rejected";
+      }
+      log.debug("report accepted", fields);
+      return "accepted";
+    } catch (error) {
+      const kind = classifyCallError(error);
+      if (kind === "stale") {
+        log.info("attempt is stale: dropped", { ...fields, error: describeCallError(error) });
+        return "stale";
+      }
+      if (kind === "rejected") {
+        log.warn("report rejected: dropped", { ...fields, error: describeCallError(error) });
+        return "rejected";
+      }
+      if (closing.signal.aborted) {
+        log.warn("report cancelled: worker closing", { ...fields, error: describeCallError(error) });
+        return "cancelled";
+      }
+      log.error("report failed, giving up", { ...fields, error: describeCallError(error) });
+      return "gave_up";
+    }
+  }
+
+  const base = (ref: AttemptRef) => ({ task_id: ref.taskId, attempt: ref.attempt, worker_id: options.workerId });
+
+  return {
+    async startHeartbeats() {
+      if (heartbeating || closing.signal.aborted) return;
+      heartbeating = true;
+      await beat();
+      scheduleNext();
+    },
+    async heartbeatNow() {
+      if (closing.signal.aborted) return false;
+      // A beat already on the wire carries the old load: let it land, then send the current one.
+      if (beatInFlight) await beatInFlight;
+      return beat();
+    },
+    stopHeartbeats() {
+      heartbeating = false;
+      clearTimeout(timer);
+    },
+    started: (ref, startedAt) => report(ref, { ...base(ref), status: "STARTED", started_at: startedAt }),
+    completed: (ref, resultJson, completedAt) =>
+      report(ref, { ...base(ref), status: "COMPLETE", completed_at: completedAt, result_json: resultJson }),
+    failed: (ref, error, notRetryable, failedAt) =>
+      report(ref, { ...base(ref), status: "FAILED", failed_at: failedAt, error, not_retryable: notRetryable }),
+    async progress(ref, percent) {
+      if (closing.signal.aborted) return "cancelled";
+      if (!progressSupported) return "rejected";
+      const request: ProgressReport = { ...base(ref), progress: percent };
+      const method: Unary<ProgressReport, UpdateTaskStatusResponse> = (r, o, cb) => client.ReportProgress(r, o, cb);
+      try {
+        await call(method, request);
+        return "accepted";
+      } catch (error) {
+        const fields = { task_id: ref.taskId, attempt: ref.attempt, error: describeCallError(error) };
+        if (grpcCode(error) === grpc.status.UNIMPLEMENTED) {
+          progressSupported = false;
+          log.info("coordinator does not take progress reports: not sending more", fields);
+          return "rejected";
+        }
+        const kind = classifyCallError(error);
+        if (kind === "stale") {
+          log.info("attempt is stale: dropped", fields);
+          return "stale";
+        }
+        log.debug("progress report failed", fields);
+        return kind === "rejected" ? "rejected" : "gave_up";
+      }
+    },
+    close() {
+      heartbeating = false;
+      clearTimeout(timer);
+      closing.abort();
+      client.close();
+    },
+  };
+}
+

@@ -1,0 +1,448 @@
+import { type Logger, unixSeconds } from "../shared/mod.ts";
+import type { AttemptRef, ReportOutcome, TaskReporter } from "./coordinator_link.ts";
+import { isNonRetryable, type TaskContext, type TaskHandler } from "./handler.ts";
+
+/** One attempt of a task, as the coordinator dispatched it. */
+export interface PoolTask {
+  taskId: string;
+  /** 1-based; 0 when a seed coordinator did not send one (reports then carry none either). */
+  attempt: number;
+  /** The command; picks the handler. */
+  command: string;
+  /** The payload as JSON text, `""` = none. */
+  payloadJson: string;
+  /** How long the attempt may run, ms; 0 = the pool's default. */
+  timeoutMs: number;
+}
+
+/**
+ * What became of a submitted attempt: `accepted` (queued or running now), `duplicate` (this task and
+ * attempt is already held or was run lately: nothing new happens), `draining` (the pool takes no new
+ * work), `full` (the wait queue is at its limit).
+ */
+export type SubmitOutcome = "accepted" | "duplicate" | "draining" | "full";
+
+/** Options for {@linkcode createTaskPool}. */
+export interface TaskPoolOptions {
+  /** Attempts run at once (POOL_SIZE). More wait in a queue, first in first out. */
+  size: number;
+  /** Timeout of an attempt whose task sets none, ms (TASK_TIMEOUT_MS). */
+  defaultTimeoutMs: number;
+  /** The handler of a command (a registry with a fallback: never fails). */
+  resolveHandler: (command: string) => TaskHandler;
+  /** Where STARTED / progress / COMPLETE / FAILED go. */
+  reporter: TaskReporter;
+  /** Put on every log line. */
+  workerId: number;
+  logger: Logger;
+  /** How long a handler may keep running after its signal aborted before it is abandoned, ms. Default 2000. */
+  abandonGraceMs?: number;
+  /** Most attempts waiting for a slot; more are refused (`full`). Default 1000. */
+  maxQueued?: number;
+  /** Least time between two progress reports of one attempt, ms. Default 250 (4 a second). */
+  progressIntervalMs?: number;
+  /** Largest `result_json` sent, bytes; a bigger result fails the attempt. Default 1 MiB. */
+  maxResultBytes?: number;
+  /** The clock for report times. Default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** Runs dispatched attempts in a fixed number of slots and reports what happens to each. */
+export interface TaskPool {
+  /** Takes an attempt; idempotent on `taskId` + `attempt`. */
+  submit(task: PoolTask): SubmitOutcome;
+  /** Slots (POOL_SIZE). */
+  readonly size: number;
+  /** Attempts held: waiting or running. */
+  readonly inFlight: number;
+  /** Attempts running in a slot. */
+  readonly running: number;
+  /** True once {@linkcode TaskPool.stopAccepting} or {@linkcode TaskPool.drain} was called. */
+  readonly draining: boolean;
+  /** Refuses new attempts from now on. */
+  stopAccepting(): void;
+  /**
+   * Stops accepting and waits until every held attempt finished and its reports were settled, for up to
+   * `timeoutMs`. Resolves true when all did, false when time ran out (the rest is still running).
+   */
+  drain(timeoutMs: number): Promise<boolean>;
+  /**
+   * Drops waiting attempts and aborts running ones with `reason` (handlers that ignore it are abandoned
+   * after the grace). Nothing more is reported for them: the coordinator requeues them.
+   */
+  abortAll(reason: string): void;
+}
+
+/** Abort reason when an attempt's timeout passed (the name `AbortSignal.timeout()` uses). */
+function timeoutReason(ms: number): Error {
+  const error = new Error(`timed out after ${ms} ms`);
+  error.name = "TimeoutError";
+  return error;
+}
+
+/** Abort reason when the coordinator said the attempt is no longer current. */
+function staleReason(): Error {
+  const error = new Error("the coordinator no longer considers this attempt current");
+  error.name = "StaleAttemptError";
+  return error;
+}
+
+/** Abort reason when the worker stops before the attempt finished. */
+function shutdownReason(reason: string): Error {
+  const error = new Error(reason);
+  error.name = "WorkerShutdownError";
+  return error;
+}
+
+interface Entry {
+  key: string;
+  task: PoolTask;
+  controller: AbortController;
+  /** Resolves when the attempt left the pool and its reports are settled. */
+  finished: Promise<void>;
+  finish: () => void;
+  running: boolean;
+}
+
+type Outcome =
+  | { kind: "complete"; resultJson: string }
+  | { kind: "failed"; error: string; notRetryable: boolean }
+  | { kind: "dropped" };
+
+const MAX_ERROR_CHARS = 2000;
+const RECENT_LIMIT = 2048;
+
+/** The key of an attempt in the pool: `${taskId}/${attempt}`. */
+export function attemptKey(taskId: string, attempt: number): string {
+  return `${taskId}/${attempt}`;
+}
+
+/**
+ * Creates a pool of `options.size` slots. For each attempt: reports STARTED (unix seconds) before the
+ * handler runs, progress throttled to one report per `progressIntervalMs` (always the final value), then
+ * COMPLETE with the result as JSON or FAILED with the error (`not_retryable` for a
+ * {@linkcode NonRetryableError} or a payload that is not JSON). The handler's signal aborts at the
+ * attempt's timeout (FAILED "timed out") or when a report answers stale (nothing more is reported); a
+ * handler that ignores it is abandoned after `abandonGraceMs`, so a slot is never held for ever.
+ */
+export function createTaskPool(options: TaskPoolOptions): TaskPool {
+  if (!Number.isInteger(options.size) || options.size < 1) {
+    throw new RangeError(`Cannot create task pool as 'size' must be a positive integer: current value is ${options.size}`);
+  }
+  if (!Number.isInteger(options.defaultTimeoutMs) || options.defaultTimeoutMs < 1) {
+    throw new RangeError(
+      `Cannot create task pool as 'defaultTimeoutMs' must be a positive integer: current value is ${options.defaultTimeoutMs}`,
+    );
+  }
+  const graceMs = options.abandonGraceMs ?? 2000;
+  const maxQueued = options.maxQueued ?? 1000;
+  const progressIntervalMs = options.progressIntervalMs ?? 250;
+  const maxResultBytes = options.maxResultBytes ?? 1024 * 1024;
+  const now = options.now ?? (() => new Date());
+  const { reporter } = options;
+  const poolLog = options.logger.child({ worker_id: options.workerId });
+
+  /** Attempts in the pool (waiting or running), by key. */
+  const held = new Map<string, Entry>();
+  /** Attempts whose life has not ended: held, or out of their slot with reports still going. */
+  const active = new Set<Entry>();
+  const queue: Entry[] = [];
+  /** Keys of attempts (attempt > 0) that left the pool lately, oldest first, for idempotent submits. */
+  const recent = new Set<string>();
+  let running = 0;
+  let draining = false;
+
+  function remember(key: string) {
+    recent.add(key);
+    if (recent.size > RECENT_LIMIT) {
+      const oldest = recent.values().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+  }
+
+  function pump() {
+    while (running < options.size && queue.length > 0) {
+      const entry = queue.shift()!;
+      entry.running = true;
+      running++;
+      void runAttempt(entry).catch((error: unknown) => {
+        // runAttempt handles handler errors itself; this is a bug in the pool, logged rather than crashing.
+        poolLog.error("task pool error", { task_id: entry.task.taskId, attempt: entry.task.attempt, error: String(error) });
+      }).finally(entry.finish);
+    }
+  }
+
+  /** Frees the slot of `entry` (once) and starts the next waiting attempt. */
+  function release(entry: Entry) {
+    if (held.get(entry.key) !== entry) return;
+    held.delete(entry.key);
+    if (entry.task.attempt > 0) remember(entry.key);
+    if (entry.running) running--;
+    pump();
+  }
+
+  async function runAttempt(entry: Entry): Promise<void> {
+    const { task, controller } = entry;
+    const ref: AttemptRef = { taskId: task.taskId, attempt: task.attempt };
+    const log = poolLog.child({ task_id: task.taskId, attempt: task.attempt, command: task.command });
+    const markStale = () => {
+      if (!controller.signal.aborted) controller.abort(staleReason());
+    };
+
+    const started = reporter.started(ref, unixSeconds(now())).then((outcome) => {
+      if (outcome === "stale") markStale();
+      return outcome;
+    });
+    const progress = createProgressThrottle({
+      send: (percent) =>
+        reporter.progress(ref, percent).then((outcome) => {
+          if (outcome === "stale") markStale();
+          return outcome;
+        }),
+      intervalMs: progressIntervalMs,
+      ready: started.then((outcome) => outcome === "accepted"),
+    });
+
+    log.info("task started");
+    const outcome = await execute(entry, log, progress.update);
+    release(entry);
+    const startedOutcome = await started;
+    if (outcome.kind === "dropped" || startedOutcome === "stale" || startedOutcome === "cancelled") {
+      progress.stop();
+      return;
+    }
+    await progress.flush();
+    if (controller.signal.aborted && controller.signal.reason instanceof Error && controller.signal.reason.name === "StaleAttemptError") {
+      return; // a progress report found the attempt stale while we flushed
+    }
+    const at = unixSeconds(now());
+    if (outcome.kind === "complete") {
+      log.info("task completed");
+      await reporter.completed(ref, outcome.resultJson, at);
+    } else {
+      log.warn("task failed", { error: outcome.error, not_retryable: outcome.notRetryable });
+      await reporter.failed(ref, outcome.error, outcome.notRetryable, at);
+    }
+  }
+
+  /** Runs the handler under the attempt's timeout; settles by the end of the grace at the latest. */
+  async function execute(entry: Entry, log: Logger, onProgress: (percent: number) => void): Promise<Outcome> {
+    const { task, controller } = entry;
+    let payload: unknown;
+    if (task.payloadJson !== "") {
+      try {
+        payload = JSON.parse(task.payloadJson);
+      } catch (error) {
+        return {
+          kind: "failed",
+          error: `payload_json is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+          notRetryable: true,
+        };
+      }
+    }
+    const handler = options.resolveHandler(task.command);
+    const timeoutMs = Math.min(task.timeoutMs > 0 ? task.timeoutMs : options.defaultTimeoutMs, 2_147_483_647);
+    const ctx: TaskContext = {
+      taskId: task.taskId,
+      attempt: task.attempt,
+      command: task.command,
+      payload,
+      signal: controller.signal,
+      progress: onProgress,
+      log,
+    };
+
+    const timeout = setTimeout(() => controller.abort(timeoutReason(timeoutMs)), timeoutMs);
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const abandoned = new Promise<"abandoned">((resolve) => {
+      const startGrace = () => {
+        graceTimer = setTimeout(() => resolve("abandoned"), graceMs);
+      };
+      if (controller.signal.aborted) startGrace();
+      else controller.signal.addEventListener("abort", startGrace, { once: true });
+    });
+    const run = (async () => handler.run(ctx))().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    const settled = await Promise.race([run, abandoned]);
+    clearTimeout(timeout);
+    clearTimeout(graceTimer);
+
+    if (controller.signal.aborted) {
+      const reason: unknown = controller.signal.reason;
+      const reasonName = reason instanceof Error ? reason.name : "";
+      if (settled === "abandoned") {
+        log.warn("handler ignored its abort signal: abandoned, slot freed", { reason: reasonName, grace_ms: graceMs });
+      }
+      if (reasonName === "TimeoutError") {
+        return { kind: "failed", error: `task timed out after ${timeoutMs} ms`, notRetryable: false };
+      }
+      log.info("task aborted", { reason: reason instanceof Error ? reason.message : String(reason) });
+      return { kind: "dropped" };
+    }
+    if (settled === "abandoned") return { kind: "dropped" }; // unreachable: the grace starts on abort only
+    if (!settled.ok) {
+      const error = settled.error;
+      const message = error instanceof Error ? error.message || error.name : String(error);
+      return { kind: "failed", error: truncate(message, MAX_ERROR_CHARS), notRetryable: isNonRetryable(error) };
+    }
+    return serializeResult(settled.value);
+  }
+
+  function serializeResult(value: unknown): Outcome {
+    let json: string | undefined;
+    try {
+      json = value === undefined ? "" : (JSON.stringify(value) ?? "");
+    } catch (error) {
+      return {
+        kind: "failed",
+        error: `the handler's result cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`,
+        notRetryable: true,
+      };
+    }
+    const bytes = Buffer.byteLength(json, "utf8");
+    if (bytes > maxResultBytes) {
+      return {
+        kind: "failed",
+        error: `the handler's result is ${bytes} bytes of JSON, more than the limit of ${maxResultBytes}`,
+        notRetryable: true,
+      };
+    }
+    return { kind: "complete", resultJson: json };
+  }
+
+  return {
+    get size() {
+      return options.size;
+    },
+    get inFlight() {
+      return held.size;
+    },
+    get running() {
+      return running;
+    },
+    get draining() {
+      return draining;
+    },
+    submit(task) {
+      const key = attemptKey(task.taskId, task.attempt);
+      if (held.has(key) || recent.has(key)) return "duplicate";
+      if (draining) return "draining";
+      if (queue.length >= maxQueued && running >= options.size) return "full";
+      let resolveFinished!: () => void;
+      const finished = new Promise<void>((resolve) => {
+        resolveFinished = resolve;
+      });
+      const entry: Entry = {
+        key,
+        task,
+        controller: new AbortController(),
+        finished,
+        finish: () => {
+          active.delete(entry);
+          resolveFinished();
+        },
+        running: false,
+      };
+      held.set(key, entry);
+      active.add(entry);
+      queue.push(entry);
+      pump();
+      return "accepted";
+    },
+    stopAccepting() {
+      draining = true;
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        while (active.size > 0) {
+          const all = Promise.all([...active].map((e) => e.finished)).then(() => true as const);
+          if (!(await Promise.race([all, expired]))) return false;
+        }
+        return true;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    abortAll(reason) {
+      draining = true;
+      for (const entry of queue.splice(0)) {
+        held.delete(entry.key);
+        entry.finish();
+      }
+      for (const entry of held.values()) {
+        if (!entry.controller.signal.aborted) entry.controller.abort(shutdownReason(reason));
+      }
+    },
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Sends progress at most once per `intervalMs`, one report at a time, only after `ready` said yes. */
+function createProgressThrottle(options: {
+  send: (percent: number) => Promise<ReportOutcome>;
+  intervalMs: number;
+  ready: Promise<boolean>;
+}) {
+  let latest: number | undefined;
+  let lastSent: number | undefined;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let sending: Promise<unknown> | undefined;
+  let isReady = false;
+  let stopped = false;
+
+  const schedule = () => {
+    if (stopped || !isReady || timer || sending || latest === undefined || latest === lastSent) return;
+    const delay = Math.max(0, lastSentAt + options.intervalMs - performance.now());
+    timer = setTimeout(sendLatest, delay);
+  };
+  const sendLatest = () => {
+    timer = undefined;
+    if (stopped || latest === undefined || latest === lastSent) return;
+    lastSent = latest;
+    lastSentAt = performance.now();
+    sending = options.send(latest).finally(() => {
+      sending = undefined;
+      schedule();
+    });
+  };
+  void options.ready.then((ok) => {
+    isReady = ok;
+    schedule();
+  });
+
+  return {
+    /** Records a value (clamped to 0..100, rounded) and schedules its report. */
+    update(percent: number) {
+      if (stopped || typeof percent !== "number" || Number.isNaN(percent)) return;
+      latest = Math.round(Math.min(100, Math.max(0, percent)));
+      schedule();
+    },
+    /** Stops the timer and sends the last value if it was not sent (after the report in flight). */
+    async flush() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      if (sending) await sending;
+      if (!(await options.ready)) return;
+      if (latest !== undefined && latest !== lastSent) {
+        lastSent = latest;
+        await options.send(latest);
+      }
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { type ServerUnaryCall, type sendUnaryData, status as GrpcStatus } from "@grpc/grpc-js";
+import { z } from "zod";
+import type { TaskRequest__Output, TaskResponse, WorkerServiceHandlers } from "../proto/mod.ts";
+import type { Logger } from "../shared/mod.ts";
+import type { TaskPool } from "./task_pool.ts";
+
+/** Options for {@linkcode createWorkerService}. */
+export interface WorkerServiceOptions {
+  pool: TaskPool;
+  logger: Logger;
+}
+
+/** Longest `payload_json` accepted, bytes. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+const taskRequest = z.object({
+  task_id: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, { error: "task_id is required: 1-200 printable characters without spaces" }),
+  data: z.string().max(1000, { error: "data (the command) must be at most 1000 characters" }),
+  attempt: z.number().int().min(0).max(4_294_967_295),
+  payload_json: z.string().refine((v) => Buffer.byteLength(v, "utf8") <= MAX_PAYLOAD_BYTES, {
+    error: `payload_json must be at most ${MAX_PAYLOAD_BYTES} bytes`,
+  }),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(2_147_483_647, { error: "timeout_ms must be at most 2147483647 (about 24.8 days)" }),
+});
+
+/**
+ * The WorkerService implementation: `SubmitTask` validates the request (INVALID_ARGUMENT naming the
+ * problem), then hands it to the pool. Answers `{success: true, message: "accepted"}` (also, with
+ * "already accepted", for a repeat of a task and attempt it holds or ran lately), `{success: false,
+ * message: "draining"}` while shutting down, `{success: false, message: "busy"}` when its wait queue is
+ * full. A seed coordinator sends no attempt (0): the task runs as attempt 0 and reports carry none.
+ */
+export function createWorkerService(options: WorkerServiceOptions): WorkerServiceHandlers {
+  const { pool, logger } = options;
+  return {
+    SubmitTask(call: ServerUnaryCall<TaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {
+      const parsed = taskRequest.safeParse(call.request);
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((issue) => issue.message).join("; ");
+        logger.warn("SubmitTask refused: invalid request", { task_id: call.request.task_id, error: details });
+        callback({ code: GrpcStatus.INVALID_ARGUMENT, details });
+        return;
+      }
+      const request = parsed.data;
+      const fields = { task_id: request.task_id, attempt: request.attempt, command: request.data };
+      const outcome = pool.submit({
+        taskId: request.task_id,
+        attempt: request.attempt,
+        command: request.data,
+        payloadJson: request.payload_json,
+        timeoutMs: request.timeout_ms,
+      });
+      switch (outcome) {
+        case "accepted":
+          logger.debug("task accepted", { ...fields, in_flight: pool.inFlight });
+          callback(null, { task_id: request.task_id, success: true, message: "accepted" });
+          return;
+        case "duplicate":
+          logger.info("task already accepted: repeat ignored", fields);
+          callback(null, { task_id: request.task_id, success: true, message: "already accepted" });
+          return;
+        case "draining":
+          logger.info("task refused: draining", fields);
+          callback(null, { task_id: request.task_id, success: false, message: "draining" });
+          return;
+        case "full":
+          logger.warn("task refused: wait queue full", { ...fields, in_flight: pool.inFlight });
+          callback(null, { task_id: request.task_id, success: false, message: "busy" });
+          return;
+      }
+    },
+  };
+}
