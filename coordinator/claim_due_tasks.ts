@@ -1,0 +1,120 @@
+import type { PrismaClient } from "../prisma/mod.ts";
+
+/** A task this coordinator has just claimed (status PICKED, leased, not yet bound to a worker). */
+export interface ClaimedTask {
+  id: string;
+  command: string;
+  /** The payload as JSON text, or null. */
+  payloadJson: string | null;
+  /** The attempt number the worker will run (already incremented). */
+  attempt: number;
+  timeoutMs: number | null;
+}
+
+/** Options for {@linkcode claimDueTasks}. */
+export interface ClaimOptions {
+  coordinatorId: string;
+  /** Most tasks to claim: the free slots of this coordinator's workers. */
+  limit: number;
+  /** How long the claim holds without renewal before any coordinator may sweep it back. */
+  leaseMs: number;
+  /** Commands not to claim now (only busy workers can run them). */
+  excludeCommands?: string[];
+}
+
+interface ClaimRow {
+  id: string;
+  command: string;
+  payload: string | null;
+  attempt: number;
+  timeout_ms: number | null;
+}
+
+/**
+ * Claims up to `limit` due tasks, highest priority then oldest `scheduled_at` first, with
+ * `FOR UPDATE SKIP LOCKED` so several coordinators never claim the same task: each becomes PICKED,
+ * its attempt number goes up by one (the fencing token its reports must carry) and its lease is set.
+ * Raw SQL because Prisma cannot say SKIP LOCKED; times are PostgreSQL's.
+ */
+export async function claimDueTasks(prisma: PrismaClient, options: ClaimOptions): Promise<ClaimedTask[]> {
+  if (options.limit <= 0) return [];
+  const exclude = options.excludeCommands ?? [];
+  const rows = await prisma.$queryRaw<ClaimRow[]>`
+    WITH due AS (
+      SELECT id, priority, scheduled_at FROM tasks
+       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
+         AND NOT (command = ANY(${exclude}::text[]))
+       ORDER BY priority DESC, scheduled_at
+       LIMIT ${options.limit}
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE tasks t
+       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
+           worker_id = NULL, coordinator_id = ${options.coordinatorId}, progress = 0,
+           lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
+      FROM due
+     WHERE t.id = due.id
+    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms,
+              due.priority, due.scheduled_at`;
+  return rows
+    .map((r) => ({
+      row: r as ClaimRow & { priority: number; scheduled_at: Date },
+    }))
+    .sort((a, b) => b.row.priority - a.row.priority || a.row.scheduled_at.getTime() - b.row.scheduled_at.getTime())
+    .map(({ row }) => ({
+      id: row.id,
+      command: row.command,
+      payloadJson: row.payload,
+      attempt: row.attempt,
+      timeoutMs: row.timeout_ms,
+    }));
+}
+
+/** A claimed task bound to the worker that will run it. */
+export interface Assignment {
+  taskId: string;
+  attempt: number;
+  workerId: number;
+}
+
+/**
+ * Binds claimed tasks to workers (sets `worker_id`) and opens an attempt row for each, in one
+ * statement. Only tasks still PICKED at that attempt by this coordinator are bound.
+ */
+export async function assignClaimedTasks(
+  prisma: PrismaClient,
+  coordinatorId: string,
+  assignments: Assignment[],
+): Promise<void> {
+  if (assignments.length === 0) return;
+  const ids = assignments.map((a) => a.taskId);
+  const attempts = assignments.map((a) => a.attempt);
+  const workers = assignments.map((a) => a.workerId);
+  await prisma.$executeRaw`
+    WITH a AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) AS a(id, attempt, worker_id)
+    ), bound AS (
+      UPDATE tasks t SET worker_id = a.worker_id, updated_at = now()
+        FROM a
+       WHERE t.id = a.id AND t.attempt = a.attempt AND t.status = 'PICKED' AND t.coordinator_id = ${coordinatorId}
+      RETURNING t.id, t.attempt, t.worker_id, t.picked_at
+    )
+    INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)
+    SELECT id, attempt, worker_id, ${coordinatorId}, picked_at FROM bound
+    ON CONFLICT (task_id, attempt) DO NOTHING`;
+}
+
+/**
+ * Gives claimed tasks that no worker could take back to the queue as they were (their attempt
+ * number is returned too, so the claim leaves no trace).
+ */
+export async function releaseClaimedTasks(prisma: PrismaClient, coordinatorId: string, tasks: ClaimedTask[]): Promise<void> {
+  if (tasks.length === 0) return;
+  const ids = tasks.map((t) => t.id);
+  const attempts = tasks.map((t) => t.attempt);
+  await prisma.$executeRaw`
+    UPDATE tasks t SET status = 'SCHEDULED', attempt = t.attempt - 1, picked_at = NULL, worker_id = NULL,
+           coordinator_id = NULL, lease_expires_at = NULL, updated_at = now()
+      FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS r(id, attempt)
+     WHERE t.id = r.id AND t.attempt = r.attempt AND t.status = 'PICKED' AND t.coordinator_id = ${coordinatorId}`;
+}

@@ -1,0 +1,414 @@
+import * as grpc from "@grpc/grpc-js";
+import { CHANNELS, listenForNotifications, type PrismaClient } from "../prisma/mod.ts";
+import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
+import type { Logger } from "../shared/mod.ts";
+import { assignClaimedTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { completeTask, failTask, markTaskStarted, recordProgress, type ReportResult } from "./record_task_report.ts";
+import { describeIssues, heartbeatSchema, progressReportSchema, statusReportSchema } from "./report_schema.ts";
+import {
+  heldAttempts,
+  type LostTask,
+  requeueUndeliveredAttempt,
+  requeueWorkerTasks,
+  sweepExpiredLeases,
+} from "./requeue_lost_tasks.ts";
+import { retryDelayMs } from "./retry_delay.ts";
+import { WorkerRegistry } from "./worker_registry.ts";
+import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, recordHeartbeat } from "./worker_rows.ts";
+
+/** Options for {@linkcode startCoordinator}. Durations in milliseconds. */
+export interface CoordinatorOptions {
+  prisma: PrismaClient;
+  /** For the LISTEN connection (task and worker notifications). */
+  databaseUrl: string;
+  /** gRPC port; 0 picks a free one. */
+  port: number;
+  /** Host to bind. Default "0.0.0.0". */
+  host?: string;
+  coordinatorId: string;
+  log: Logger;
+  /** Workers' heartbeat interval. Default 5000. */
+  heartbeatIntervalMs?: number;
+  /** A worker silent for this many intervals is dead. Default 3. */
+  heartbeatMisses?: number;
+  /** Lease on a claimed task, renewed by its worker's heartbeats. Default 30000. */
+  leaseMs?: number;
+  /** Dispatch check even without notifications. Default 5000. */
+  safetyPollMs?: number;
+  /** Expired-lease sweep interval. Default 2000. */
+  sweepIntervalMs?: number;
+  /** A worker's SubmitTask must answer within this. Default 5000. */
+  dispatchTimeoutMs?: number;
+  /** Retry backoff for failed attempts. Defaults 1000 and 60000. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Most tasks claimed in one statement. Default 500. */
+  claimBatchSize?: number;
+}
+
+/** A running coordinator. */
+export interface Coordinator {
+  port: number;
+  coordinatorId: string;
+  /** Stops serving gRPC and all timers; the database client is the caller's. */
+  close(): Promise<void>;
+}
+
+type Client = InstanceType<ReturnType<typeof loadGrpcApi>["WorkerService"]>;
+
+/**
+ * Starts a coordinator: the gRPC CoordinatorService (heartbeats, status reports, SubmitTask), the
+ * worker registry mirrored to the `workers` table, and the dispatch loop: woken by NOTIFY when
+ * tasks become due, by a timer for the next future task, and when a slot frees; it claims with
+ * SKIP LOCKED no more tasks than its workers have free slots and hands them out round-robin.
+ */
+export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const { prisma, log, coordinatorId } = options;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
+  const deadAfterMs = heartbeatIntervalMs * (options.heartbeatMisses ?? 3);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const safetyPollMs = options.safetyPollMs ?? 5000;
+  const sweepIntervalMs = options.sweepIntervalMs ?? 2000;
+  const dispatchTimeoutMs = options.dispatchTimeoutMs ?? 5000;
+  const retry = { baseMs: options.retryBaseMs ?? 1000, maxMs: options.retryMaxMs ?? 60_000 };
+  const claimBatchSize = options.claimBatchSize ?? 500;
+  const api = loadGrpcApi();
+  const now = () => performance.now();
+
+  const registry = new WorkerRegistry<Client>(
+    (address) => new api.WorkerService(address, grpc.credentials.createInsecure()),
+    (client) => client.close(),
+  );
+
+  // ---- dispatch loop -------------------------------------------------------------------------
+  let closed = false;
+  let dispatching = false;
+  let wakeAgain = false;
+  let dueTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const wake = () => {
+    if (closed) return;
+    if (dispatching) {
+      wakeAgain = true;
+      return;
+    }
+    dispatching = true;
+    void dispatchLoop().finally(() => {
+      dispatching = false;
+    });
+  };
+
+  const armDueTimer = async () => {
+    const ms = await msUntilNextDueTask(prisma);
+    clearTimeout(dueTimer);
+    if (ms !== null && !closed) dueTimer = setTimeout(wake, Math.min(ms + 5, safetyPollMs));
+  };
+
+  const dispatchLoop = async () => {
+    do {
+      wakeAgain = false;
+      try {
+        const free = registry.freeSlots();
+        if (free === 0) continue;
+        const limit = Math.min(free, claimBatchSize);
+        const claimed = await claimDueTasks(prisma, {
+          coordinatorId,
+          limit,
+          leaseMs,
+          excludeCommands: registry.blockedCommands(),
+        });
+        if (claimed.length === limit) wakeAgain = true;
+        else await armDueTimer();
+        if (claimed.length === 0) continue;
+        const { placed, unplaced } = registry.place(claimed);
+        await releaseClaimedTasks(prisma, coordinatorId, unplaced);
+        await assignClaimedTasks(
+          prisma,
+          coordinatorId,
+          placed.map(({ task, worker }) => ({ taskId: task.id, attempt: task.attempt, workerId: worker.id })),
+        );
+        for (const { task, worker } of placed) {
+          log.debug("dispatching", { task_id: task.id, attempt: task.attempt, worker_id: worker.id });
+          worker.client.SubmitTask(
+            {
+              task_id: task.id,
+              data: task.command,
+              attempt: task.attempt,
+              payload_json: task.payloadJson ?? "",
+              timeout_ms: task.timeoutMs ?? 0,
+            },
+            { deadline: Date.now() + dispatchTimeoutMs },
+            (error, response) => {
+              if (!error && response?.success) return;
+              const reason = error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${response?.message ?? "no answer"}`;
+              void undelivered(worker.id, task.id, task.attempt, reason, error?.code === grpc.status.UNAVAILABLE);
+            },
+          );
+        }
+      } catch (error) {
+        log.error("dispatch failed; will retry", { error: String(error) });
+        await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+      }
+    } while (wakeAgain && !closed);
+  };
+
+  const undelivered = async (workerId: number, taskId: string, attempt: number, reason: string, unreachable: boolean) => {
+    log.warn("dispatch failed", { task_id: taskId, attempt, worker_id: workerId, reason });
+    const worker = registry.get(workerId);
+    if (worker && unreachable) worker.suspended = true;
+    if (registry.holder(taskId)?.attempt === attempt) registry.release(taskId);
+    try {
+      await requeueUndeliveredAttempt(prisma, taskId, attempt, reason);
+    } catch (error) {
+      log.error("could not requeue an undelivered attempt; its lease will", { task_id: taskId, error: String(error) });
+    }
+    wake();
+  };
+
+  // ---- worker liveness -----------------------------------------------------------------------
+  const logLost = (lost: LostTask[], why: string) => {
+    for (const t of lost) {
+      log.info(t.status === "DEAD" ? "task dead: its last attempt was lost" : "task requeued", {
+        task_id: t.id,
+        attempt: t.attempt,
+        worker_id: t.workerId ?? undefined,
+        reason: why,
+      });
+    }
+  };
+
+  const workerLost = async (workerId: number, why: string) => {
+    registry.remove(workerId);
+    log.warn("worker lost", { worker_id: workerId, reason: why });
+    try {
+      await markWorkerOffline(prisma, workerId);
+      logLost(await requeueWorkerTasks(prisma, workerId, `worker ${workerId} lost: ${why}`), why);
+    } catch (error) {
+      log.error("could not requeue a lost worker's tasks; their leases will", { worker_id: workerId, error: String(error) });
+    }
+    wake();
+  };
+
+  const livenessTimer = setInterval(() => {
+    for (const id of registry.silentWorkers(now(), deadAfterMs)) {
+      void workerLost(id, `no heartbeat for ${deadAfterMs} ms`);
+    }
+  }, Math.max(100, Math.min(1000, heartbeatIntervalMs / 2)));
+
+  const sweepTimer = setInterval(async () => {
+    try {
+      const lost = await sweepExpiredLeases(prisma);
+      if (lost.length > 0) {
+        logLost(lost, "lease expired");
+        for (const t of lost) registry.release(t.id);
+        wake();
+      }
+      await markSilentWorkersOffline(prisma, Math.max(deadAfterMs * 2, leaseMs));
+    } catch (error) {
+      log.warn("lease sweep failed; will retry", { error: String(error) });
+    }
+  }, sweepIntervalMs);
+
+  const safetyTimer = setInterval(wake, safetyPollMs);
+
+  // ---- notifications -------------------------------------------------------------------------
+  const listener = listenForNotifications(
+    options.databaseUrl,
+    [CHANNELS.due, CHANNELS.workers],
+    (channel, payload) => {
+      if (channel === CHANNELS.due) return wake();
+      try {
+        const change = JSON.parse(payload) as { id?: number; status?: string };
+        if (change.status === "OFFLINE" && typeof change.id === "number" && registry.get(change.id)) {
+          void workerLost(change.id, "marked offline (its process exited)");
+        }
+      } catch {
+        // not ours to parse
+      }
+    },
+    {
+      onConnected: (reconnected) => {
+        if (reconnected) log.info("notifications reconnected");
+        wake();
+      },
+      onDisconnected: (error) => log.warn("notifications connection lost; reconnecting", { error: error.message }),
+    },
+  );
+
+  // ---- gRPC service --------------------------------------------------------------------------
+  const invalid = (details: string) => ({ code: grpc.status.INVALID_ARGUMENT, details });
+  const unavailable = (error: unknown) => ({
+    code: grpc.status.UNAVAILABLE,
+    details: `database unavailable, retry: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+  });
+
+  const answerReport = (
+    result: ReportResult,
+    request: { task_id: string; attempt: number; worker_id: number },
+    callback: grpc.sendUnaryData<{ success: boolean }>,
+  ) => {
+    switch (result.outcome) {
+      case "applied":
+      case "duplicate":
+        return callback(null, { success: true });
+      case "not_found":
+        return callback({ code: grpc.status.NOT_FOUND, details: `Task not found: ${request.task_id}` });
+      case "stale":
+        log.warn("stale report rejected", {
+          task_id: request.task_id,
+          attempt: request.attempt,
+          current_attempt: result.attempt,
+          worker_id: request.worker_id,
+        });
+        return callback({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: `stale attempt: report for attempt ${request.attempt || "(unspecified)"} of task ${request.task_id} by worker ${request.worker_id || "(unspecified)"}, but the current attempt is ${result.attempt} (status ${result.status}) on worker ${result.workerId ?? "none"}`,
+        });
+    }
+  };
+
+  const handlers: CoordinatorServiceHandlers = {
+    SubmitTask: async (call, callback) => {
+      if (registry.available().length === 0) {
+        return callback({ code: grpc.status.UNAVAILABLE, details: "no workers available" });
+      }
+      const data = call.request.data;
+      if (typeof data !== "string" || data.trim() === "") return callback(invalid("data (the command) is required"));
+      let payload: string | null = null;
+      if (call.request.payload_json) {
+        try {
+          JSON.parse(call.request.payload_json);
+          payload = call.request.payload_json;
+        } catch {
+          return callback(invalid("payload_json is not valid JSON"));
+        }
+      }
+      try {
+        const rows = await prisma.$queryRaw<{ id: string }[]>`
+          INSERT INTO tasks (id, command, payload, scheduled_at) VALUES (gen_random_uuid(), ${data}, ${payload}::jsonb, now())
+          RETURNING id::text AS id`;
+        callback(null, { message: "Task submitted", task_id: rows[0]!.id });
+      } catch (error) {
+        callback(unavailable(error));
+      }
+    },
+
+    SendHeartbeat: async (call, callback) => {
+      const parsed = heartbeatSchema.safeParse(call.request);
+      if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
+      const beat = {
+        id: parsed.data.workerId,
+        address: parsed.data.address,
+        capacity: parsed.data.capacity || 5,
+        handlers: parsed.data.handlers,
+        inFlight: parsed.data.in_flight,
+        draining: parsed.data.draining,
+      };
+      const { result, lost } = registry.beat(beat, now());
+      try {
+        if (result === "restarted") {
+          log.warn("worker restarted under the same id", { worker_id: beat.id, address: beat.address });
+          logLost(await requeueWorkerTasks(prisma, beat.id, "worker restarted"), "worker restarted");
+          for (const taskId of lost) registry.release(taskId);
+        }
+        await recordHeartbeat(prisma, beat, coordinatorId, leaseMs);
+        if (result === "joined") {
+          for (const held of await heldAttempts(prisma, beat.id)) registry.hold(beat.id, held.id, held.attempt);
+          log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
+        }
+        callback(null, { acknowledged: true, coordinator_id: coordinatorId });
+        if (result !== "updated" || !beat.draining) wake();
+      } catch (error) {
+        // The registry still counts the beat: a database outage must not kill live workers.
+        callback(unavailable(error));
+      }
+    },
+
+    UpdateTaskStatus: async (call, callback) => {
+      const parsed = statusReportSchema.safeParse(call.request);
+      if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
+      const r = parsed.data;
+      let resultJson: string | null = null;
+      if (r.result_json) {
+        try {
+          JSON.parse(r.result_json);
+          resultJson = r.result_json;
+        } catch {
+          return callback(invalid("result_json is not valid JSON"));
+        }
+      }
+      const report = { taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id };
+      try {
+        let result: ReportResult;
+        if (r.status === "STARTED") {
+          result = await markTaskStarted(prisma, report, leaseMs);
+        } else if (r.status === "COMPLETE") {
+          result = await completeTask(prisma, { ...report, resultJson });
+        } else {
+          const attempt = r.attempt || registry.holder(r.task_id)?.attempt || 1;
+          result = await failTask(prisma, {
+            ...report,
+            error: r.error || "failed without a message",
+            notRetryable: r.not_retryable,
+            retryDelayMs: retryDelayMs(attempt, retry),
+          });
+        }
+        if (result.outcome === "applied") {
+          log.info(r.status === "STARTED" ? "task started" : r.status === "COMPLETE" ? "task completed" : `task failed -> ${result.status}`, {
+            task_id: r.task_id,
+            attempt: result.attempt,
+            worker_id: result.workerId ?? undefined,
+            error: r.status === "FAILED" ? r.error : undefined,
+          });
+        }
+        if (r.status !== "STARTED" && result.outcome !== "not_found") {
+          // The slot is free whatever the outcome: a stale worker has dropped the task too.
+          const holder = registry.holder(r.task_id);
+          if (holder && (r.attempt === 0 || holder.attempt === r.attempt)) {
+            registry.release(r.task_id);
+            wake();
+          }
+        }
+        answerReport(result, r, callback);
+      } catch (error) {
+        callback(unavailable(error));
+      }
+    },
+
+    ReportProgress: async (call, callback) => {
+      const parsed = progressReportSchema.safeParse(call.request);
+      if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
+      const p = parsed.data;
+      try {
+        await recordProgress(prisma, { taskId: p.task_id, attempt: p.attempt, workerId: p.worker_id, progress: p.progress });
+        callback(null, { success: true });
+      } catch (error) {
+        callback(unavailable(error));
+      }
+    },
+  };
+
+  const server = new grpc.Server();
+  server.addService(api.CoordinatorService.service, handlers);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host ?? "0.0.0.0"}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  await listener.ready;
+
+  return {
+    port,
+    coordinatorId,
+    close: async () => {
+      closed = true;
+      clearInterval(livenessTimer);
+      clearInterval(sweepTimer);
+      clearInterval(safetyTimer);
+      clearTimeout(dueTimer);
+      await listener.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      for (const w of registry.all()) registry.remove(w.id);
+    },
+  };
+}

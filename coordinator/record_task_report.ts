@@ -1,0 +1,161 @@
+import type { PrismaClient } from "../prisma/mod.ts";
+
+/**
+ * What became of a worker's report:
+ * - "applied": the task moved on;
+ * - "duplicate": the task already reflects this report (a retried report): nothing changed;
+ * - "stale": the report is about an attempt (or worker) that is no longer current: rejected, nothing changed;
+ * - "not_found": no such task.
+ */
+export type ReportOutcome = "applied" | "duplicate" | "stale" | "not_found";
+
+/** A status report as the coordinator understands it (already validated). */
+export interface TaskReport {
+  taskId: string;
+  /** The attempt the worker ran, or 0 when it did not say (a seed worker): the current one is assumed. */
+  attempt: number;
+  /** The reporting worker, or 0 when it did not say. */
+  workerId: number;
+}
+
+/** The effect of an applied or duplicate report, for the coordinator's bookkeeping. */
+export interface ReportResult {
+  outcome: ReportOutcome;
+  /** The attempt the report was matched to (the task's current one). */
+  attempt: number;
+  /** The worker the task's current attempt belongs to. */
+  workerId: number | null;
+  /** For failures: what the task became. */
+  status?: string;
+}
+
+interface CurrentRow {
+  attempt: number;
+  status: string;
+  worker_id: bigint | null;
+  changed: boolean;
+  new_status: string | null;
+}
+
+function toResult(rows: CurrentRow[], report: TaskReport, alreadyDone: (row: CurrentRow) => boolean): ReportResult {
+  const row = rows[0];
+  if (!row) return { outcome: "not_found", attempt: report.attempt, workerId: null };
+  const workerId = row.worker_id === null ? null : Number(row.worker_id);
+  const base = { attempt: row.attempt, workerId };
+  if (row.changed) return { outcome: "applied", ...base, status: row.new_status ?? row.status };
+  const sameAttempt = report.attempt === 0 || report.attempt === row.attempt;
+  const sameWorker = report.workerId === 0 || workerId === null || report.workerId === workerId;
+  if (sameAttempt && sameWorker && alreadyDone(row)) return { outcome: "duplicate", ...base, status: row.status };
+  return { outcome: "stale", ...base, status: row.status };
+}
+
+/**
+ * STARTED: PICKED -> RUNNING at PostgreSQL's time, the lease renewed. Fenced: only for the task's
+ * current attempt (and worker, when the report names one).
+ */
+export async function markTaskStarted(prisma: PrismaClient, report: TaskReport, leaseMs: number): Promise<ReportResult> {
+  const rows = await prisma.$queryRaw<CurrentRow[]>`
+    WITH cur AS (
+      SELECT id, attempt, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+    ), upd AS (
+      UPDATE tasks t SET status = 'RUNNING', started_at = now(),
+             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+        FROM cur
+       WHERE t.id = cur.id AND cur.status = 'PICKED'
+         AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
+         AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
+      RETURNING t.id, t.attempt
+    ), att AS (
+      UPDATE task_attempts a SET started_at = now() FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+    )
+    SELECT cur.attempt, cur.status, cur.worker_id, EXISTS (SELECT 1 FROM upd) AS changed, NULL::text AS new_status
+      FROM cur`;
+  return toResult(rows, report, (row) => row.status === "RUNNING" || row.status === "COMPLETED");
+}
+
+/**
+ * COMPLETE: PICKED or RUNNING -> COMPLETED, with the handler's result, progress 100, the lease
+ * released, the attempt closed and the worker's counter raised. Fenced like {@linkcode markTaskStarted}.
+ */
+export async function completeTask(
+  prisma: PrismaClient,
+  report: TaskReport & { resultJson: string | null },
+): Promise<ReportResult> {
+  const rows = await prisma.$queryRaw<CurrentRow[]>`
+    WITH cur AS (
+      SELECT id, attempt, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+    ), upd AS (
+      UPDATE tasks t SET status = 'COMPLETED', completed_at = now(), started_at = coalesce(t.started_at, now()),
+             result = ${report.resultJson}::jsonb, progress = 100, lease_expires_at = NULL, updated_at = now()
+        FROM cur
+       WHERE t.id = cur.id AND cur.status IN ('PICKED', 'RUNNING')
+         AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
+         AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
+      RETURNING t.id, t.attempt, t.worker_id
+    ), att AS (
+      UPDATE task_attempts a SET finished_at = now(), started_at = coalesce(a.started_at, now()), outcome = 'COMPLETED'
+        FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+    ), w AS (
+      UPDATE workers SET tasks_completed = tasks_completed + 1 FROM upd WHERE workers.id = upd.worker_id
+    )
+    SELECT cur.attempt, cur.status, cur.worker_id, EXISTS (SELECT 1 FROM upd) AS changed, 'COMPLETED' AS new_status
+      FROM cur`;
+  return toResult(rows, report, (row) => row.status === "COMPLETED");
+}
+
+/**
+ * FAILED: the attempt failed. With attempts left and the error retryable, the task goes back to
+ * SCHEDULED at `now() + retryDelayMs` (its `scheduled_at` moves there); otherwise it ends FAILED
+ * (not retryable) or DEAD (attempts exhausted), with `failed_at` set. Every attempt's error is kept.
+ */
+export async function failTask(
+  prisma: PrismaClient,
+  report: TaskReport & { error: string; notRetryable: boolean; retryDelayMs: number },
+): Promise<ReportResult> {
+  const rows = await prisma.$queryRaw<CurrentRow[]>`
+    WITH cur AS (
+      SELECT id, attempt, max_attempts, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+    ), decision AS (
+      SELECT cur.id, CASE WHEN ${report.notRetryable} THEN 'FAILED'
+                          WHEN cur.attempt >= cur.max_attempts THEN 'DEAD'
+                          ELSE 'SCHEDULED' END::"TaskStatus" AS next
+        FROM cur
+       WHERE cur.status IN ('PICKED', 'RUNNING')
+         AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
+         AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
+    ), upd AS (
+      UPDATE tasks t SET status = d.next, last_error = ${report.error}, lease_expires_at = NULL, updated_at = now(),
+             failed_at = CASE WHEN d.next = 'SCHEDULED' THEN t.failed_at ELSE now() END,
+             scheduled_at = CASE WHEN d.next = 'SCHEDULED'
+                                 THEN now() + ${report.retryDelayMs} * interval '1 millisecond' ELSE t.scheduled_at END,
+             worker_id = CASE WHEN d.next = 'SCHEDULED' THEN NULL ELSE t.worker_id END,
+             coordinator_id = CASE WHEN d.next = 'SCHEDULED' THEN NULL ELSE t.coordinator_id END
+        FROM decision d
+       WHERE t.id = d.id
+      RETURNING t.id, t.attempt, d.next, (SELECT worker_id FROM cur) AS worker_id
+    ), att AS (
+      UPDATE task_attempts a SET finished_at = now(), outcome = 'FAILED', error = ${report.error}
+        FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+    ), w AS (
+      UPDATE workers SET tasks_failed = tasks_failed + 1 FROM upd WHERE workers.id = upd.worker_id
+    )
+    SELECT cur.attempt, cur.status, cur.worker_id, EXISTS (SELECT 1 FROM upd) AS changed,
+           (SELECT next::text FROM upd) AS new_status
+      FROM cur`;
+  // A retried FAILED report finds its attempt already closed: waiting for a retry, or terminal.
+  return toResult(rows, report, (row) => ["SCHEDULED", "FAILED", "DEAD"].includes(row.status) && report.attempt === row.attempt);
+}
+
+/** Progress of a running attempt (0-100); fenced; nothing else changes. */
+export async function recordProgress(
+  prisma: PrismaClient,
+  report: TaskReport & { progress: number },
+): Promise<boolean> {
+  const changed = await prisma.$executeRaw`
+    UPDATE tasks SET progress = ${report.progress}, updated_at = now()
+     WHERE id = ${report.taskId}::uuid AND status IN ('PICKED', 'RUNNING')
+       AND (${report.attempt}::int = 0 OR attempt = ${report.attempt}::int)
+       AND (${report.workerId}::bigint = 0 OR worker_id IS NULL OR worker_id = ${report.workerId}::bigint)
+       AND progress IS DISTINCT FROM ${report.progress}`;
+  return changed > 0;
+}

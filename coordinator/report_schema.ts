@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+const uuid = z.uuid({ error: "task_id must be a UUID" });
+const uint32 = z.number().int().min(0).max(4294967295);
+
+/** A heartbeat as accepted from the wire (seed workers send only workerId and address). */
+export const heartbeatSchema = z.object({
+  workerId: uint32.min(1, { error: "workerId must be a positive uint32" }),
+  address: z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, { error: "address must be host:port" }),
+  capacity: uint32.max(10_000),
+  handlers: z.array(z.string().min(1).max(200)).max(1000),
+  in_flight: uint32,
+  draining: z.boolean(),
+});
+
+/** A status report as accepted from the wire. */
+export const statusReportSchema = z.object({
+  task_id: uuid,
+  status: z.enum(["STARTED", "COMPLETE", "FAILED"], { error: "status must be STARTED, COMPLETE or FAILED" }),
+  attempt: uint32,
+  worker_id: uint32,
+  result_json: z.string().max(1_000_000),
+  error: z.string().max(10_000),
+  not_retryable: z.boolean(),
+});
+
+/** A progress report as accepted from the wire. */
+export const progressReportSchema = z.object({
+  task_id: uuid,
+  attempt: uint32,
+  worker_id: uint32,
+  progress: z.number().int().min(0).max(100, { error: "progress must be 0 to 100" }),
+});
+
+/** Joins zod's issues into one sentence for a gRPC INVALID_ARGUMENT. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}

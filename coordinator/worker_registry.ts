@@ -1,0 +1,174 @@
+import type { WorkerBeat } from "./worker_rows.ts";
+
+/** A worker this coordinator knows from its heartbeats. */
+export interface RegisteredWorker<Client> {
+  id: number;
+  address: string;
+  capacity: number;
+  handlers: string[];
+  draining: boolean;
+  /** Local monotonic time (ms) of the last heartbeat. */
+  lastBeatAt: number;
+  /** Attempts dispatched to it and not yet finished, keyed `${taskId}/${attempt}`. */
+  inFlight: Set<string>;
+  /** Dispatch failed: no new work until its next heartbeat. */
+  suspended: boolean;
+  client: Client;
+}
+
+/** What happened to the registry on a heartbeat. */
+export type BeatResult = "joined" | "updated" | "restarted";
+
+/**
+ * The coordinator's view of its workers: who is alive, their free slots, which attempts each
+ * holds. Pure bookkeeping (no I/O, no clock): times are passed in. `Client` is the gRPC client type.
+ */
+export class WorkerRegistry<Client> {
+  #workers = new Map<number, RegisteredWorker<Client>>();
+  /** taskId -> who holds its current attempt. */
+  #holders = new Map<string, { workerId: number; attempt: number }>();
+  #rotation = 0;
+  #createClient: (address: string) => Client;
+  #closeClient: (client: Client) => void;
+
+  constructor(createClient: (address: string) => Client, closeClient: (client: Client) => void) {
+    this.#createClient = createClient;
+    this.#closeClient = closeClient;
+  }
+
+  /** Records a heartbeat. A worker whose address changed is a new process under the same id. */
+  beat(beat: WorkerBeat, now: number): { result: BeatResult; lost: string[] } {
+    const known = this.#workers.get(beat.id);
+    if (known && known.address === beat.address) {
+      known.capacity = beat.capacity;
+      known.handlers = beat.handlers;
+      known.draining = beat.draining;
+      known.lastBeatAt = now;
+      known.suspended = false;
+      return { result: "updated", lost: [] };
+    }
+    const lost = known ? this.remove(beat.id) : [];
+    this.#workers.set(beat.id, {
+      id: beat.id,
+      address: beat.address,
+      capacity: beat.capacity,
+      handlers: beat.handlers,
+      draining: beat.draining,
+      lastBeatAt: now,
+      inFlight: new Set(),
+      suspended: false,
+      client: this.#createClient(beat.address),
+    });
+    return { result: known ? "restarted" : "joined", lost };
+  }
+
+  /** Forgets a worker; returns the task ids it held. */
+  remove(workerId: number): string[] {
+    const worker = this.#workers.get(workerId);
+    if (!worker) return [];
+    this.#workers.delete(workerId);
+    this.#closeClient(worker.client);
+    const held: string[] = [];
+    for (const key of worker.inFlight) {
+      const taskId = key.slice(0, key.lastIndexOf("/"));
+      held.push(taskId);
+      if (this.#holders.get(taskId)?.workerId === workerId) this.#holders.delete(taskId);
+    }
+    return held;
+  }
+
+  /** Workers whose last heartbeat is older than `timeoutMs`. */
+  silentWorkers(now: number, timeoutMs: number): number[] {
+    return [...this.#workers.values()].filter((w) => now - w.lastBeatAt > timeoutMs).map((w) => w.id);
+  }
+
+  get(workerId: number): RegisteredWorker<Client> | undefined {
+    return this.#workers.get(workerId);
+  }
+
+  all(): RegisteredWorker<Client>[] {
+    return [...this.#workers.values()];
+  }
+
+  /** Workers that may be sent work: not draining, not suspended. */
+  available(): RegisteredWorker<Client>[] {
+    return this.all().filter((w) => !w.draining && !w.suspended);
+  }
+
+  /** Free slots across available workers. */
+  freeSlots(): number {
+    return this.available().reduce((n, w) => n + Math.max(0, w.capacity - w.inFlight.size), 0);
+  }
+
+  /**
+   * Commands that some worker has a handler for while none of those workers has a free slot: not
+   * worth claiming now (no other worker should run them).
+   */
+  blockedCommands(): string[] {
+    const free = new Set<string>();
+    const offered = new Set<string>();
+    for (const w of this.available()) {
+      for (const h of w.handlers) {
+        offered.add(h);
+        if (w.capacity > w.inFlight.size) free.add(h);
+      }
+    }
+    return [...offered].filter((h) => !free.has(h));
+  }
+
+  /**
+   * Picks a worker for each task, round-robin over workers with free slots, continuing the
+   * rotation across calls (8 tasks on 4 idle workers: 2 each, whether they come at once or one
+   * by one). A command some worker has a handler for goes only to such workers; any other command
+   * to any worker. Tasks that fit nowhere come back in `unplaced`. Marks the placed attempts in flight.
+   */
+  place<T extends { id: string; attempt: number; command: string }>(
+    tasks: T[],
+  ): { placed: { task: T; worker: RegisteredWorker<Client> }[]; unplaced: T[] } {
+    const order = this.available().sort((a, b) => a.id - b.id);
+    const offered = new Set(order.flatMap((w) => w.handlers));
+    const placed: { task: T; worker: RegisteredWorker<Client> }[] = [];
+    const unplaced: T[] = [];
+    for (const task of tasks) {
+      const specialised = offered.has(task.command);
+      let chosen: RegisteredWorker<Client> | undefined;
+      for (let i = 0; i < order.length && !chosen; i++) {
+        const w = order[(this.#rotation + i) % order.length]!;
+        if (w.inFlight.size >= w.capacity) continue;
+        if (specialised && !w.handlers.includes(task.command)) continue;
+        chosen = w;
+        this.#rotation = (this.#rotation + i + 1) % Math.max(1, order.length);
+      }
+      if (!chosen) {
+        unplaced.push(task);
+        continue;
+      }
+      this.hold(chosen.id, task.id, task.attempt);
+      placed.push({ task, worker: chosen });
+    }
+    return { placed, unplaced };
+  }
+
+  /** Records that `workerId` holds attempt `attempt` of `taskId`. */
+  hold(workerId: number, taskId: string, attempt: number): void {
+    const worker = this.#workers.get(workerId);
+    if (!worker) return;
+    this.release(taskId);
+    worker.inFlight.add(`${taskId}/${attempt}`);
+    this.#holders.set(taskId, { workerId, attempt });
+  }
+
+  /** The worker holding `taskId`'s current attempt, if this coordinator dispatched it. */
+  holder(taskId: string): { workerId: number; attempt: number } | undefined {
+    return this.#holders.get(taskId);
+  }
+
+  /** Frees the slot `taskId` held (any attempt). Returns the worker that held it. */
+  release(taskId: string): number | undefined {
+    const holder = this.#holders.get(taskId);
+    if (!holder) return undefined;
+    this.#holders.delete(taskId);
+    this.#workers.get(holder.workerId)?.inFlight.delete(`${taskId}/${holder.attempt}`);
+    return holder.workerId;
+  }
+}

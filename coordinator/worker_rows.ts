@@ -1,0 +1,68 @@
+import type { PrismaClient } from "../prisma/mod.ts";
+
+/** What a heartbeat tells about a worker. */
+export interface WorkerBeat {
+  id: number;
+  address: string;
+  capacity: number;
+  handlers: string[];
+  inFlight: number;
+  draining: boolean;
+}
+
+/**
+ * Mirrors a heartbeat into the `workers` table (insert on first sight; `started_at` reset when the
+ * worker is new or was OFFLINE) and renews the leases of every task it holds, in one statement.
+ */
+export async function recordHeartbeat(
+  prisma: PrismaClient,
+  beat: WorkerBeat,
+  coordinatorId: string,
+  leaseMs: number,
+): Promise<void> {
+  const status = beat.draining ? "DRAINING" : "ONLINE";
+  await prisma.$executeRaw`
+    WITH w AS (
+      INSERT INTO workers (id, address, capacity, handlers, status, coordinator_id, in_flight, started_at, last_heartbeat_at)
+      VALUES (${beat.id}::bigint, ${beat.address}, ${beat.capacity}, ${beat.handlers}::text[], ${status}::"WorkerStatus",
+              ${coordinatorId}, ${beat.inFlight}, now(), now())
+      ON CONFLICT (id) DO UPDATE
+         SET address = EXCLUDED.address, capacity = EXCLUDED.capacity, handlers = EXCLUDED.handlers,
+             status = EXCLUDED.status, coordinator_id = EXCLUDED.coordinator_id, in_flight = EXCLUDED.in_flight,
+             last_heartbeat_at = now(),
+             started_at = CASE WHEN workers.status = 'OFFLINE' THEN now() ELSE workers.started_at END
+      RETURNING id
+    )
+    UPDATE tasks SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE worker_id = (SELECT id FROM w) AND status IN ('PICKED', 'RUNNING')`;
+}
+
+/** Marks a worker OFFLINE (it missed its heartbeats, or its process exited). */
+export async function markWorkerOffline(prisma: PrismaClient, workerId: number): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE workers SET status = 'OFFLINE', in_flight = 0 WHERE id = ${workerId}::bigint AND status <> 'OFFLINE'`;
+}
+
+/**
+ * Marks OFFLINE every worker whose last heartbeat is older than `silentMs` (its coordinator died
+ * without saying so). Returns their ids.
+ */
+export async function markSilentWorkersOffline(prisma: PrismaClient, silentMs: number): Promise<number[]> {
+  const rows = await prisma.$queryRaw<{ id: bigint }[]>`
+    UPDATE workers SET status = 'OFFLINE', in_flight = 0
+     WHERE status <> 'OFFLINE' AND last_heartbeat_at < now() - ${silentMs} * interval '1 millisecond'
+    RETURNING id`;
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Milliseconds (by PostgreSQL's clock) until the earliest SCHEDULED task still in the future is
+ * due, or null when there is none.
+ */
+export async function msUntilNextDueTask(prisma: PrismaClient): Promise<number | null> {
+  const rows = await prisma.$queryRaw<{ ms: number | null }[]>`
+    SELECT (extract(epoch FROM min(scheduled_at) - now()) * 1000)::float8 AS ms
+      FROM tasks WHERE status = 'SCHEDULED' AND scheduled_at > now()`;
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Math.max(0, Number(ms));
+}
