@@ -1,0 +1,104 @@
+import { tracked } from "@trpc/server";
+import { z } from "zod";
+import { iterateEvents } from "./_async_queue.ts";
+import type { ActivityEntry, EventHub, HubEvent, TaskChangeEvent } from "./event_hub.ts";
+import { getTaskStats } from "./task_stats.ts";
+import { publicProcedure, router } from "./trpc.ts";
+
+const resumable = z.object({ lastEventId: z.string().max(100).nullish() }).default({});
+
+/** "<epoch>:<n>" of this hub, or null when `lastEventId` came from elsewhere (another server process). */
+function sequenceFrom(hub: EventHub, lastEventId: string | null | undefined): number | null {
+  if (!lastEventId) return null;
+  const [epoch, n] = lastEventId.split(":");
+  if (epoch !== hub.epoch || !n || !/^\d+$/.test(n)) return null;
+  return Number(n);
+}
+
+const eventId = (hub: EventHub, n: number) => `${hub.epoch}:${n}`;
+
+/** Live updates over SSE, pushed by PostgreSQL's NOTIFY (no polling). */
+export const eventRouter = router({
+  /**
+   * Task rows as they change (op "I" insert, "U" update; `rows` null when a statement touched more
+   * than 25). Resumes from `lastEventId` when the changes are still in memory; otherwise, and after a
+   * database reconnect, yields op "R": refetch what you show.
+   */
+  onTaskChange: publicProcedure.input(resumable).subscription(async function* ({ ctx, input, signal }) {
+    const hub = ctx.hub;
+    const stream = iterateEvents<TaskChangeEvent>(
+      (push) => hub.subscribe((e: HubEvent) => e.kind === "task" && push(e.event)),
+      signal,
+    );
+    const since = sequenceFrom(hub, input.lastEventId);
+    let last = 0;
+    if (input.lastEventId) {
+      const missed = since === null ? null : hub.taskChangesSince(since);
+      if (missed === null) {
+        yield tracked(eventId(hub, 0), { id: 0, op: "R", n: 0, rows: null } satisfies TaskChangeEvent);
+      } else {
+        last = since ?? 0;
+        for (const e of missed) {
+          last = e.id;
+          yield tracked(eventId(hub, e.id), e);
+        }
+      }
+    }
+    for await (const e of stream) {
+      if (e.id <= last) continue;
+      yield tracked(eventId(hub, e.id), e);
+    }
+  }),
+
+  /** The activity log: the backlog (last 250, or what followed `lastEventId`), then live entries. */
+  onActivity: publicProcedure.input(resumable).subscription(async function* ({ ctx, input, signal }) {
+    const hub = ctx.hub;
+    const stream = iterateEvents<ActivityEntry>((push) => hub.subscribe((e) => e.kind === "activity" && push(e.entry)), signal);
+    const since = sequenceFrom(hub, input.lastEventId);
+    const backlog = (since !== null ? hub.activitySince(since) : null) ?? hub.activity();
+    let last = since ?? 0;
+    for (const entry of backlog) {
+      last = entry.id;
+      yield tracked(eventId(hub, entry.id), entry);
+    }
+    for await (const entry of stream) {
+      if (entry.id <= last) continue;
+      yield tracked(eventId(hub, entry.id), entry);
+    }
+  }),
+
+  /**
+   * Stats now, then again whenever tasks or workers change, at most every 500 ms. Not resumable (each
+   * value is complete), so it yields plain values.
+   */
+  onStats: publicProcedure.input(z.object({}).optional()).subscription(async function* ({ ctx, signal }) {
+    const throttleMs = ctx.statsThrottleMs ?? 500;
+    const changes = iterateEvents<true>(
+      (push) => ctx.hub.subscribe((e) => (e.kind === "task" || e.kind === "worker" || e.kind === "resync") && push(true)),
+      signal,
+      1,
+    );
+    yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+    let lastQuery = Date.now();
+    for await (const _change of changes) {
+      const wait = lastQuery + throttleMs - Date.now();
+      if (wait > 0) await sleep(wait, signal);
+      if (signal?.aborted) return;
+      // Changes that arrived while waiting are covered by this query (the queue holds at most one).
+      lastQuery = Date.now();
+      yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+    }
+  }),
+});
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import type { PrismaClient } from "../prisma/mod.ts";
+import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
+
+/** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
+export interface ScheduleTaskInput {
+  command: string;
+  /** JSON handed to the handler. */
+  payload?: unknown;
+  /** When the task becomes due. Default: now (the database's clock). */
+  runAt?: Date | undefined;
+  /** Higher runs first among due tasks. Default 0. */
+  priority?: number | undefined;
+  /** Attempts before the task is DEAD. Default 3 (the column default). */
+  maxAttempts?: number | undefined;
+  /** Milliseconds an attempt may run; default: the worker's. */
+  timeoutMs?: number | undefined;
+  /** Scheduling twice with one key returns the first task (whatever its command). */
+  idempotencyKey?: string | undefined;
+}
+
+/** The scheduled task, and whether this call created it (false: an existing idempotency key). */
+export interface ScheduleTaskResult {
+  task: TaskSummary;
+  created: boolean;
+}
+
+function jsonOrNull(payload: unknown): string | null {
+  return payload === undefined ? null : JSON.stringify(payload);
+}
+
+/**
+ * Inserts one task (status SCHEDULED). With an `idempotencyKey` already used, inserts nothing and
+ * returns the existing task; safe under concurrent calls with one key (ON CONFLICT DO NOTHING).
+ */
+export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
+  const id = randomUUID();
+  const inserted = await prisma.$queryRaw<{ id: string }[]>`
+    INSERT INTO tasks (id, command, payload, priority, max_attempts, timeout_ms, scheduled_at, idempotency_key)
+    VALUES (${id}::uuid, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
+            ${input.maxAttempts ?? 3}::int, ${input.timeoutMs ?? null}::int,
+            COALESCE(${input.runAt ?? null}::timestamptz, now()), ${input.idempotencyKey ?? null}::text)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id::text AS id`;
+  const created = inserted.length === 1;
+  const where = created ? { id } : { idempotencyKey: input.idempotencyKey! };
+  const row = await prisma.task.findUniqueOrThrow({ where, select: taskSummarySelect });
+  return { task: toTaskSummary(row), created };
+}
+
+/** What {@linkcode scheduleTaskBatch} inserts: `count` identical tasks due after `delaySeconds`. */
+export interface ScheduleBatchInput {
+  command: string;
+  count: number;
+  /** Seconds from now (the database's clock). Default 0. */
+  delaySeconds?: number | undefined;
+  priority?: number | undefined;
+  payload?: unknown;
+}
+
+/** The batch: the tasks' ids (in insertion order) and their common due time. */
+export interface ScheduleBatchResult {
+  count: number;
+  scheduledAt: Date;
+  taskIds: string[];
+}
+
+/** Inserts `count` tasks in one statement (all or none), due at now() + delaySeconds. */
+export async function scheduleTaskBatch(prisma: PrismaClient, input: ScheduleBatchInput): Promise<ScheduleBatchResult> {
+  const rows = await prisma.$queryRaw<{ id: string; scheduled_at: Date }[]>`
+    INSERT INTO tasks (id, command, payload, priority, scheduled_at)
+    SELECT gen_random_uuid(), ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
+           now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)
+      FROM generate_series(1, ${input.count}::int)
+    RETURNING id::text AS id, scheduled_at`;
+  const first = rows[0];
+  if (!first) throw new Error(`scheduleTaskBatch() inserted no rows for count ${input.count}`);
+  return { count: rows.length, scheduledAt: first.scheduled_at, taskIds: rows.map((r) => r.id) };
+}

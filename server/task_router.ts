@@ -1,0 +1,93 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { parseIsoTimestamp, TASK_STATUSES } from "../shared/mod.ts";
+import { getTask } from "./get_task.ts";
+import { listTasks } from "./list_tasks.ts";
+import { scheduleTask, scheduleTaskBatch } from "./schedule_tasks.ts";
+import { publicProcedure, router } from "./trpc.ts";
+
+/** A task id: any UUID PostgreSQL accepts (version not checked). */
+export const taskIdSchema = z.guid({ error: "expected a UUID" });
+
+const command = z.string().min(1, { error: "command must not be empty" }).max(1000, { error: "command must be at most 1000 characters" });
+const priority = z.number().int().min(-1000).max(1000);
+
+/** ISO 8601 text (strict: impossible dates rejected) or epoch milliseconds. */
+const runAt = z.union([
+  z.string().transform((text, ctx) => {
+    const time = parseIsoTimestamp(text);
+    if (!time) {
+      ctx.addIssue({ code: "custom", message: "Invalid date format. Use ISO 8601 format." });
+      return z.NEVER;
+    }
+    return time;
+  }),
+  z.number().int().min(0).max(8_640_000_000_000_000).transform((ms) => new Date(ms)),
+]);
+
+/** Tasks: schedule, look up, list. */
+export const taskRouter = router({
+  /** Schedules one task; an `idempotencyKey` already used returns that task (`created: false`). */
+  schedule: publicProcedure
+    .input(
+      z.object({
+        command,
+        payload: z.json().optional(),
+        runAt: runAt.optional(),
+        priority: priority.optional(),
+        maxAttempts: z.number().int().min(1).max(100).optional(),
+        timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+        idempotencyKey: z.string().min(1).max(200).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => scheduleTask(ctx.prisma, input)),
+
+  /** Schedules `count` identical tasks due in `delaySeconds`, in one statement. */
+  scheduleBatch: publicProcedure
+    .input(
+      z.object({
+        command,
+        count: z.number().int().min(1).max(1000),
+        delaySeconds: z.number().min(0).max(31_536_000).default(0),
+        priority: priority.optional(),
+        payload: z.json().optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const batch = await scheduleTaskBatch(ctx.prisma, input);
+      return { count: batch.count, scheduledAt: batch.scheduledAt.toISOString(), taskIds: batch.taskIds };
+    }),
+
+  /** A task with every attempt (the timeline). NOT_FOUND when there is none. */
+  get: publicProcedure.input(z.object({ id: taskIdSchema })).query(async ({ ctx, input }) => {
+    const task = await getTask(ctx.prisma, input.id);
+    if (!task) throw new TRPCError({ code: "NOT_FOUND", message: `Task not found: ${input.id}` });
+    return task;
+  }),
+
+  /** Tasks newest first, one page at a time; pass `nextCursor` back as `cursor`. */
+  list: publicProcedure
+    .input(
+      z.object({
+        cursor: z.string().max(200).nullish(),
+        limit: z.number().int().min(1).max(200).default(50),
+        status: z.enum(TASK_STATUSES).optional(),
+        command: z.string().min(1).max(1000).optional(),
+        workerId: z.number().int().min(1).max(0xffffffff).optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      try {
+        return await listTasks(ctx.prisma, {
+          cursor: input.cursor ?? undefined,
+          limit: input.limit,
+          statuses: input.status ? [input.status] : undefined,
+          command: input.command,
+          workerId: input.workerId,
+        });
+      } catch (error) {
+        if (error instanceof RangeError) throw new TRPCError({ code: "BAD_REQUEST", message: error.message });
+        throw error;
+      }
+    }),
+});

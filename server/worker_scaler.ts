@@ -1,0 +1,74 @@
+/** A worker process this server started. */
+export interface ManagedWorker {
+  /** The uint32 id the server chose and passed as WORKER_ID. */
+  id: number;
+  /** "Worker-<id>". */
+  name: string;
+  pid: number;
+  /** ISO 8601. */
+  startedAt: string;
+  /** True once the worker logged `ready`. */
+  ready: boolean;
+  /** "host:port" from its ready line. */
+  address: string | null;
+  /** True once it was asked to stop. */
+  stopping: boolean;
+}
+
+/** What {@linkcode WorkerScaler.kill} did. */
+export type KillResult = "killed" | "not_found" | "not_managed";
+
+/**
+ * Starts and stops worker processes. Backends: local child processes (local_worker_scaler.ts);
+ * Docker Compose or Kubernetes can implement the same interface.
+ */
+export interface WorkerScaler {
+  /** "local", "none", ... */
+  readonly kind: string;
+  /** Starts or stops (newest first, gracefully) workers until `count` run. */
+  scale(count: number): Promise<void>;
+  /**
+   * Kills one worker at once (no drain: the resilience demo). `name` is "Worker-<id>" or the id.
+   * "not_managed": a worker the database knows that this backend did not start.
+   */
+  kill(name: string): Promise<KillResult>;
+  /** The workers this backend runs. */
+  list(): ManagedWorker[];
+  /** Stops every worker it started and waits for them. */
+  stopAll(): Promise<void>;
+}
+
+/** Thrown by a scaler that cannot start or stop workers (WORKER_SCALER=none). */
+export class WorkerScalingDisabledError extends Error {
+  constructor(message = "Worker scaling is disabled on this server (WORKER_SCALER=none); start workers where they run") {
+    super(message);
+    this.name = "WorkerScalingDisabledError";
+  }
+}
+
+const WORKER_NAME = /^(?:worker-)?(\d{1,10})$/i;
+
+/** The worker id in "Worker-<id>" or "<id>" (1..4294967295), else null. */
+export function parseWorkerName(name: string): number | null {
+  const match = WORKER_NAME.exec(name.trim());
+  if (!match?.[1]) return null;
+  const id = Number(match[1]);
+  return id >= 1 && id <= 0xffffffff ? id : null;
+}
+
+/**
+ * A scaler for servers that do not manage workers (WORKER_SCALER=none): `scale` throws
+ * {@linkcode WorkerScalingDisabledError}; `kill` says "not_managed" for workers `workerExists` knows.
+ */
+export function createDisabledWorkerScaler(workerExists: (id: number) => Promise<boolean>): WorkerScaler {
+  return {
+    kind: "none",
+    scale: () => Promise.reject(new WorkerScalingDisabledError()),
+    kill: async (name) => {
+      const id = parseWorkerName(name);
+      return id !== null && (await workerExists(id)) ? "not_managed" : "not_found";
+    },
+    list: () => [],
+    stopAll: async () => {},
+  };
+}
