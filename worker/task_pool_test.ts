@@ -1,0 +1,261 @@
+import { describe, expect, it } from "vitest";
+import { defineHandler, NonRetryableError, type TaskHandler } from "./handler.ts";
+import { createTaskPool, type PoolTask, type TaskPoolOptions } from "./task_pool.ts";
+import { createRecordingReporter, createTestLogger, deferred, waitFor } from "./testing.ts";
+
+function task(taskId: string, overrides: Partial<PoolTask> = {}): PoolTask {
+  return { taskId, attempt: 1, command: "test", payloadJson: "", timeoutMs: 0, ...overrides };
+}
+
+function pool(handler: TaskHandler, overrides: Partial<TaskPoolOptions> = {}) {
+  const reporter = createRecordingReporter();
+  const logger = createTestLogger();
+  const created = createTaskPool({
+    size: 2,
+    defaultTimeoutMs: 60_000,
+    resolveHandler: () => handler,
+    reporter,
+    workerId: 7,
+    logger,
+    progressIntervalMs: 20,
+    ...overrides,
+  });
+  return { pool: created, reporter, logger };
+}
+
+describe("createTaskPool()", () => {
+  it("runs no more attempts at once than it has slots, and the rest in turn", async () => {
+    const release = deferred();
+    let running = 0;
+    let most = 0;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", async () => {
+        running++;
+        most = Math.max(most, running);
+        await release.promise;
+        running--;
+        return "done";
+      }),
+    );
+    for (let i = 0; i < 5; i++) expect(p.submit(task(`t${i}`))).toBe("accepted");
+    await waitFor(() => p.running === 2, "two running");
+    expect(p.inFlight).toBe(5);
+    release.resolve();
+    await waitFor(() => reporter.reports.filter((r) => r.kind === "completed").length === 5, "five completed");
+    expect(most).toBe(2);
+    expect(p.inFlight).toBe(0);
+    expect(p.running).toBe(0);
+  });
+
+  it("reports STARTED before the handler runs, then COMPLETE with the result as JSON", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", () => {
+        expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
+        return { answer: 42 };
+      }),
+      { now: () => new Date("2026-01-02T03:04:05Z") },
+    );
+    p.submit(task("a", { attempt: 3 }));
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(reporter.of("a")).toEqual([
+      { kind: "started", ref: { taskId: "a", attempt: 3 }, at: 1767323045 },
+      { kind: "completed", ref: { taskId: "a", attempt: 3 }, resultJson: '{"answer":42}', at: 1767323045 },
+    ]);
+  });
+
+  it("sends an empty result_json when the handler returns undefined", async () => {
+    const { pool: p, reporter } = pool(defineHandler("test", () => undefined));
+    p.submit(task("a"));
+    const done = await waitFor(() => reporter.of("a").find((r) => r.kind === "completed"), "COMPLETE");
+    expect(done).toMatchObject({ resultJson: "" });
+  });
+
+  it("accepts the same task and attempt once, also after it finished", async () => {
+    let runs = 0;
+    const { pool: p, reporter } = pool(defineHandler("test", () => void runs++));
+    expect(p.submit(task("a"))).toBe("accepted");
+    expect(p.submit(task("a"))).toBe("duplicate");
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(p.submit(task("a"))).toBe("duplicate");
+    expect(p.submit(task("a", { attempt: 2 }))).toBe("accepted");
+    await waitFor(() => runs === 2, "the second attempt to run");
+    await p.drain(5000);
+    expect(runs).toBe(2);
+  });
+
+  it("runs a seed dispatch (attempt 0) again once the first run finished", async () => {
+    let runs = 0;
+    const { pool: p, reporter } = pool(defineHandler("test", () => void runs++));
+    expect(p.submit(task("a", { attempt: 0 }))).toBe("accepted");
+    expect(p.submit(task("a", { attempt: 0 }))).toBe("duplicate");
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed") && p.inFlight === 0, "COMPLETE");
+    expect(p.submit(task("a", { attempt: 0 }))).toBe("accepted");
+    await p.drain(5000);
+    expect(runs).toBe(2);
+  });
+
+  it("aborts at the timeout and frees the slot of a handler that ignores the abort", async () => {
+    let seen: AbortSignal | undefined;
+    const handler = defineHandler("test", async (ctx) => {
+      if (ctx.taskId === "stuck") {
+        seen = ctx.signal;
+        await new Promise(() => {}); // ignores its signal for ever
+      }
+      return "ok";
+    });
+    const { pool: p, reporter, logger } = pool(handler, { size: 1, abandonGraceMs: 50 });
+    p.submit(task("stuck", { timeoutMs: 50 }));
+    p.submit(task("next"));
+    const failed = await waitFor(() => reporter.of("stuck").find((r) => r.kind === "failed"), "FAILED of the stuck task");
+    expect(failed).toMatchObject({ error: "task timed out after 50 ms", notRetryable: false });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toMatchObject({ name: "TimeoutError" });
+    await waitFor(() => reporter.of("next").some((r) => r.kind === "completed"), "the next task to complete");
+    expect(logger.lines.some((l) => l["msg"] === "handler ignored its abort signal: abandoned, slot freed")).toBe(true);
+    expect(p.inFlight).toBe(0);
+  });
+
+  it("uses its default timeout when the task sets none", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))),
+      { defaultTimeoutMs: 30 },
+    );
+    p.submit(task("a"));
+    const failed = await waitFor(() => reporter.of("a").find((r) => r.kind === "failed"), "FAILED");
+    expect(failed).toMatchObject({ error: "task timed out after 30 ms" });
+  });
+
+  it("aborts the handler and reports nothing more when STARTED is answered stale", async () => {
+    let signal: AbortSignal | undefined;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        signal = ctx.signal;
+        return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      }),
+    );
+    reporter.answer = (r) => (r.kind === "started" ? "stale" : "accepted");
+    p.submit(task("a"));
+    await waitFor(() => signal?.aborted, "the handler's signal to abort");
+    expect(signal?.reason).toMatchObject({ name: "StaleAttemptError" });
+    expect(await p.drain(5000)).toBe(true);
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
+  });
+
+  it("aborts the handler when a progress report is answered stale", async () => {
+    let signal: AbortSignal | undefined;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        signal = ctx.signal;
+        ctx.progress(10);
+        return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      }),
+    );
+    reporter.answer = (r) => (r.kind === "progress" ? "stale" : "accepted");
+    p.submit(task("a"));
+    await waitFor(() => signal?.aborted, "the handler's signal to abort");
+    expect(await p.drain(5000)).toBe(true);
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started", "progress"]);
+  });
+
+  it("fails without retry when payload_json is not JSON, without running the handler", async () => {
+    let ran = false;
+    const { pool: p, reporter } = pool(defineHandler("test", () => void (ran = true)));
+    p.submit(task("a", { payloadJson: "{not json" }));
+    const failed = await waitFor(() => reporter.of("a").find((r) => r.kind === "failed"), "FAILED");
+    expect(failed).toMatchObject({ notRetryable: true });
+    expect(failed.kind === "failed" && failed.error).toMatch(/^payload_json is not valid JSON/);
+    expect(ran).toBe(false);
+  });
+
+  it("hands the parsed payload to the handler", async () => {
+    const { pool: p, reporter } = pool(defineHandler("test", (ctx) => ctx.payload));
+    p.submit(task("a", { payloadJson: '{"x":[1,2]}' }));
+    const done = await waitFor(() => reporter.of("a").find((r) => r.kind === "completed"), "COMPLETE");
+    expect(done).toMatchObject({ resultJson: '{"x":[1,2]}' });
+  });
+
+  it("marks a NonRetryableError not retryable, and any other error retryable", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        throw ctx.taskId === "fatal" ? new NonRetryableError("no such file") : new Error("flaky");
+      }),
+    );
+    p.submit(task("fatal"));
+    p.submit(task("flaky"));
+    await p.drain(5000);
+    expect(reporter.of("fatal").at(-1)).toMatchObject({ kind: "failed", error: "no such file", notRetryable: true });
+    expect(reporter.of("flaky").at(-1)).toMatchObject({ kind: "failed", error: "flaky", notRetryable: false });
+  });
+
+  it("fails without retry when the result cannot be sent as JSON", async () => {
+    const { pool: p, reporter } = pool(defineHandler("test", () => ({ big: 1n })));
+    p.submit(task("a"));
+    await p.drain(5000);
+    expect(reporter.of("a").at(-1)).toMatchObject({ kind: "failed", notRetryable: true });
+  });
+
+  it("throttles progress reports and always sends the final value", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        for (let i = 0; i <= 100; i++) ctx.progress(i);
+        return "ok";
+      }),
+      { progressIntervalMs: 250 },
+    );
+    p.submit(task("a"));
+    await p.drain(5000);
+    const progress = reporter.of("a").filter((r) => r.kind === "progress");
+    expect(progress.length).toBeLessThanOrEqual(2);
+    expect(progress.at(-1)).toMatchObject({ percent: 100 });
+    expect(reporter.of("a").map((r) => r.kind).slice(-2)).toEqual(["progress", "completed"]);
+  });
+
+  it("clamps and rounds progress values", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        ctx.progress(250.7);
+        return "ok";
+      }),
+    );
+    p.submit(task("a"));
+    await p.drain(5000);
+    expect(reporter.of("a").find((r) => r.kind === "progress")).toMatchObject({ percent: 100 });
+  });
+
+  it("drain() refuses new attempts and waits for the held ones and their reports", async () => {
+    const release = deferred();
+    const { pool: p, reporter } = pool(defineHandler("test", () => release.promise.then(() => "ok")));
+    p.submit(task("a"));
+    const drained = p.drain(10_000);
+    expect(p.submit(task("b"))).toBe("draining");
+    setTimeout(() => release.resolve(), 50);
+    expect(await drained).toBe(true);
+    expect(reporter.of("a").at(-1)).toMatchObject({ kind: "completed" });
+    expect(reporter.of("b")).toEqual([]);
+  });
+
+  it("drain() resolves false when time runs out, and abortAll() then stops the handlers without reporting", async () => {
+    let signal: AbortSignal | undefined;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        signal = ctx.signal;
+        return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      }),
+      { size: 1 },
+    );
+    p.submit(task("a"));
+    p.submit(task("queued"));
+    expect(await p.drain(50)).toBe(false);
+    p.abortAll("worker closing");
+    expect(signal?.reason).toMatchObject({ name: "WorkerShutdownError" });
+    expect(await p.drain(5000)).toBe(true);
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
+    expect(reporter.of("queued")).toEqual([]);
+  });
+
+  it("refuses a size that is not a positive integer", () => {
+    expect(() => pool(defineHandler("test", () => 1), { size: 0 })).toThrow(
+      "Cannot create task pool as 'size' must be a positive integer: current value is 0",
+    );
+  });
+});
