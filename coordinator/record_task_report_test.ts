@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
+import { assignClaimedTasks, claimDueTasks } from "./claim_due_tasks.ts";
+import { completeTask, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
+import { requeueWorkerTasks, sweepExpiredLeases } from "./requeue_lost_tasks.ts";
+
+let db: TestDb;
+beforeAll(async () => void (db = await useTestDatabase()));
+afterAll(async () => await db.close());
+beforeEach(async () => {
+  await db.prisma.task.deleteMany();
+  await db.prisma.worker.deleteMany();
+});
+
+/** A task claimed by coordinator "c" and bound to `workerId`; returns its id and attempt. */
+async function dispatched(workerId: number, maxAttempts = 3): Promise<{ id: string; attempt: number }> {
+  const task = await db.prisma.task.create({ data: { command: "x", scheduledAt: new Date(Date.now() - 1000), maxAttempts } });
+  const claimed = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+  const attempt = claimed.find((t) => t.id === task.id)!.attempt;
+  await assignClaimedTasks(db.prisma, "c", [{ taskId: task.id, attempt, workerId }]);
+  return { id: task.id, attempt };
+}
+
+describe("markTaskStarted() and completeTask()", () => {
+  test("move a task PICKED -> RUNNING -> COMPLETED and close its attempt", async () => {
+    await db.prisma.worker.create({ data: { id: 7n, address: "h:1" } });
+    const t = await dispatched(7);
+    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7 }, 30_000)).outcome).toBe("applied");
+    expect((await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: '{"ok":1}' })).outcome).toBe("applied");
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
+    expect(row).toMatchObject({ status: "COMPLETED", progress: 100, result: { ok: 1 }, leaseExpiresAt: null });
+    expect(row.startedAt!.getTime()).toBeLessThanOrEqual(row.completedAt!.getTime());
+    expect(row.attempts[0]).toMatchObject({ outcome: "COMPLETED" });
+    expect((await db.prisma.worker.findUniqueOrThrow({ where: { id: 7n } })).tasksCompleted).toBe(1);
+  });
+
+  test("accept a seed worker's reports, which carry no attempt or worker id", async () => {
+    const t = await dispatched(9);
+    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: 0, workerId: 0 }, 30_000)).outcome).toBe("applied");
+    expect((await completeTask(db.prisma, { taskId: t.id, attempt: 0, workerId: 0, resultJson: null })).outcome).toBe("applied");
+    expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).status).toBe("COMPLETED");
+  });
+
+  test("treat a repeated report as a duplicate that changes nothing", async () => {
+    const t = await dispatched(7);
+    await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
+    const before = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } });
+    expect((await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null })).outcome).toBe("duplicate");
+    expect(await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).toEqual(before);
+  });
+
+  test("reject a report from an attempt that is no longer current (fencing)", async () => {
+    const t = await dispatched(7);
+    await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    const [again] = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+    expect(again).toMatchObject({ id: t.id, attempt: 2 });
+    await assignClaimedTasks(db.prisma, "c", [{ taskId: t.id, attempt: 2, workerId: 8 }]);
+    const late = await completeTask(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, resultJson: null });
+    expect(late).toMatchObject({ outcome: "stale", attempt: 2 });
+    expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).status).toBe("PICKED");
+    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: 2, workerId: 7 }, 1000)).outcome).toBe("stale");
+  });
+
+  test("answer not_found for an unknown task", async () => {
+    const r = await completeTask(db.prisma, { taskId: "00000000-0000-4000-8000-000000000000", attempt: 1, workerId: 1, resultJson: null });
+    expect(r.outcome).toBe("not_found");
+  });
+});
+
+describe("failTask()", () => {
+  test("schedules a retry after the backoff while attempts remain", async () => {
+    const t = await dispatched(7);
+    const r = await failTask(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, error: "boom", notRetryable: false, retryDelayMs: 60_000 });
+    expect(r).toMatchObject({ outcome: "applied", status: "SCHEDULED" });
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
+    expect(row).toMatchObject({ status: "SCHEDULED", lastError: "boom", workerId: null, failedAt: null });
+    expect(row.scheduledAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(row.attempts[0]).toMatchObject({ outcome: "FAILED", error: "boom" });
+  });
+
+  test("ends DEAD when the attempts are exhausted, and FAILED when not retryable", async () => {
+    const a = await dispatched(7, 1);
+    expect((await failTask(db.prisma, { taskId: a.id, attempt: 1, workerId: 7, error: "e", notRetryable: false, retryDelayMs: 0 })).status).toBe("DEAD");
+    const b = await dispatched(7, 5);
+    expect((await failTask(db.prisma, { taskId: b.id, attempt: 1, workerId: 7, error: "bad input", notRetryable: true, retryDelayMs: 0 })).status).toBe("FAILED");
+    const rows = await db.prisma.task.findMany({ where: { id: { in: [a.id, b.id] } } });
+    expect(rows.every((r) => r.failedAt !== null)).toBe(true);
+  });
+});
+
+describe("recordProgress()", () => {
+  test("records progress of the current attempt only", async () => {
+    const t = await dispatched(7);
+    expect(await recordProgress(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, progress: 40 })).toBe(true);
+    expect(await recordProgress(db.prisma, { taskId: t.id, attempt: 2, workerId: 7, progress: 90 })).toBe(false);
+    expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).progress).toBe(40);
+  });
+});
+
+describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
+  test("give a lost worker's tasks back at once, or DEAD on their last attempt", async () => {
+    const a = await dispatched(7, 3);
+    const b = await dispatched(7, 1);
+    const lost = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    expect(lost.map((l) => [l.id, l.status]).sort()).toEqual([[a.id, "SCHEDULED"], [b.id, "DEAD"]].sort());
+    const attempt = await db.prisma.taskAttempt.findFirstOrThrow({ where: { taskId: a.id } });
+    expect(attempt).toMatchObject({ outcome: "LOST", error: "worker lost" });
+  });
+
+  test("sweep only claims whose lease has expired", async () => {
+    const a = await dispatched(7);
+    const b = await dispatched(8);
+    await db.prisma.task.update({ where: { id: a.id }, data: { leaseExpiresAt: new Date(Date.now() - 60_000) } });
+    const swept = await sweepExpiredLeases(db.prisma);
+    expect(swept.map((s) => s.id)).toEqual([a.id]);
+    expect((await db.prisma.task.findUniqueOrThrow({ where: { id: b.id } })).status).toBe("PICKED");
+  });
+});
