@@ -1,0 +1,130 @@
+// The whole system as real processes on a real PostgreSQL: server (REST), coordinator, workers.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
+import { eventually, killAll, type RunningProcess, startProcess } from "./_process.ts";
+
+const fast = { HEARTBEAT_INTERVAL_MS: "300", HEARTBEAT_MISSES: "3" };
+
+let db: TestDb;
+let coordinator: RunningProcess;
+let server: RunningProcess;
+let baseUrl: string;
+let coordinatorAddress: string;
+
+async function startCoordinator(): Promise<RunningProcess> {
+  return await startProcess("coordinator", {
+    DATABASE_URL: db.url,
+    COORDINATOR_PORT: coordinatorAddress ? coordinatorAddress.split(":")[1]! : "0",
+    LEASE_MS: "3000",
+    LEASE_SWEEP_INTERVAL_MS: "500",
+    ...fast,
+  });
+}
+
+function startWorker(name: string, processMs: number): Promise<RunningProcess> {
+  return startProcess(
+    "worker",
+    { COORDINATOR: coordinatorAddress, TASK_PROCESS_TIME: String(processMs), WORKER_ADDRESS: "127.0.0.1", ...fast },
+    { name },
+  );
+}
+
+async function statusOf(taskId: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${baseUrl}/status?task_id=${taskId}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  db = await useTestDatabase();
+  coordinatorAddress = "";
+  coordinator = await startCoordinator();
+  coordinatorAddress = `127.0.0.1:${coordinator.ready["port"]}`;
+  server = await startProcess("server", {
+    DATABASE_URL: db.url,
+    SCHEDULER_PORT: "0",
+    WORKERS: "0",
+    COORDINATOR: coordinatorAddress,
+    ...fast,
+  });
+  baseUrl = `http://127.0.0.1:${server.ready["port"]}`;
+});
+afterAll(async () => {
+  await killAll();
+  await db.close();
+});
+
+describe("TaskMaster end to end", () => {
+  test("the seed's POST /schedule example reaches completed_at, and GET /status shows every time in the seed's format", async () => {
+    const worker = await startWorker("w-e2e", 300);
+    const res = await fetch(`${baseUrl}/schedule`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ command: "process-data", scheduled_at: new Date().toISOString() }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { task_id: string; command: string; scheduled_at: number };
+    expect(body.command).toBe("process-data");
+    expect(typeof body.scheduled_at).toBe("number");
+    const done = await eventually(async () => {
+      const s = await statusOf(body.task_id);
+      return s["completed_at"] !== "" ? s : null;
+    });
+    const seedTime = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+    for (const key of ["scheduled_at", "picked_at", "started_at", "completed_at"]) expect(done[key]).toMatch(seedTime);
+    expect(done["failed_at"]).toBe("");
+    expect(done["worker_id"]).toBe(worker.ready["worker_id"]);
+    await worker.stop();
+  });
+
+  test("a worker killed with SIGKILL mid-task loses the task to another worker, where it completes", async () => {
+    const victim = await startWorker("victim", 60_000);
+    const task = await db.prisma.task.create({ data: { command: "long-job", scheduledAt: new Date() } });
+    await eventually(async () => (await db.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).status === "RUNNING", {
+      what: "the task to start on the victim",
+    });
+    const survivor = await startWorker("survivor", 200);
+    victim.child.kill("SIGKILL");
+    const row = await eventually(
+      async () => {
+        const r = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id }, include: { attempts: { orderBy: { attempt: "asc" } } } });
+        return r.status === "COMPLETED" ? r : null;
+      },
+      { what: "the task to complete on the survivor" },
+    );
+    expect(Number(row.workerId)).toBe(survivor.ready["worker_id"]);
+    expect(row.attempts.map((a) => [a.attempt, a.outcome, Number(a.workerId)])).toEqual([
+      [1, "LOST", victim.ready["worker_id"]],
+      [2, "COMPLETED", survivor.ready["worker_id"]],
+    ]);
+    await survivor.stop();
+  });
+
+  test("stopping everything mid-run loses nothing: after a restart every unfinished task completes", async () => {
+    const workers = await Promise.all([startWorker("r1", 1500), startWorker("r2", 1500)]);
+    const res = await fetch(`${baseUrl}/api/schedule/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ command: "restart-job", count: 20, delay_seconds: 0 }),
+    });
+    expect(res.status).toBe(200);
+    const { task_ids } = (await res.json()) as { task_ids: string[] };
+    await eventually(async () => (await db.prisma.task.count({ where: { id: { in: task_ids }, status: "RUNNING" } })) > 0);
+    // Everything dies at once, as in a power cut.
+    for (const p of [...workers, coordinator, server]) p.child.kill("SIGKILL");
+    await Promise.all([...workers, coordinator, server].map((p) => p.exited));
+    const unfinished = await db.prisma.task.count({ where: { id: { in: task_ids }, status: { not: "COMPLETED" } } });
+    expect(unfinished).toBeGreaterThan(0);
+
+    coordinator = await startCoordinator();
+    server = await startProcess("server", { DATABASE_URL: db.url, SCHEDULER_PORT: "0", WORKERS: "0", ...fast });
+    baseUrl = `http://127.0.0.1:${server.ready["port"]}`;
+    const again = await Promise.all([startWorker("r3", 200), startWorker("r4", 200)]);
+    await eventually(
+      async () => (await db.prisma.task.count({ where: { id: { in: task_ids }, status: "COMPLETED" } })) === 20,
+      { timeoutMs: 60_000, what: "all 20 tasks to complete after the restart" },
+    );
+    const stats = (await (await fetch(`${baseUrl}/api/stats`)).json()) as Record<string, number>;
+    expect(stats["completed_tasks"]).toBeGreaterThanOrEqual(20);
+    await Promise.all(again.map((w) => w.stop()));
+  });
+});
