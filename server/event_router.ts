@@ -30,23 +30,27 @@ export const eventRouter = router({
       (push) => hub.subscribe((e: HubEvent) => e.kind === "task" && push(e.event)),
       signal,
     );
-    const since = sequenceFrom(hub, input.lastEventId);
-    let last = 0;
-    if (input.lastEventId) {
-      const missed = since === null ? null : hub.taskChangesSince(since);
-      if (missed === null) {
-        yield tracked(eventId(hub, 0), { id: 0, op: "R", n: 0, rows: null } satisfies TaskChangeEvent);
-      } else {
-        last = since ?? 0;
-        for (const e of missed) {
-          last = e.id;
-          yield tracked(eventId(hub, e.id), e);
+    try {
+      const since = sequenceFrom(hub, input.lastEventId);
+      let last = 0;
+      if (input.lastEventId) {
+        const missed = since === null ? null : hub.taskChangesSince(since);
+        if (missed === null) {
+          yield tracked(eventId(hub, 0), { id: 0, op: "R", n: 0, rows: null } satisfies TaskChangeEvent);
+        } else {
+          last = since ?? 0;
+          for (const e of missed) {
+            last = e.id;
+            yield tracked(eventId(hub, e.id), e);
+          }
         }
       }
-    }
-    for await (const e of stream) {
-      if (e.id <= last) continue;
-      yield tracked(eventId(hub, e.id), e);
+      for await (const e of stream) {
+        if (e.id <= last) continue;
+        yield tracked(eventId(hub, e.id), e);
+      }
+    } finally {
+      stream.dispose();
     }
   }),
 
@@ -54,16 +58,20 @@ export const eventRouter = router({
   onActivity: publicProcedure.input(resumable).subscription(async function* ({ ctx, input, signal }) {
     const hub = ctx.hub;
     const stream = iterateEvents<ActivityEntry>((push) => hub.subscribe((e) => e.kind === "activity" && push(e.entry)), signal);
-    const since = sequenceFrom(hub, input.lastEventId);
-    const backlog = (since !== null ? hub.activitySince(since) : null) ?? hub.activity();
-    let last = since ?? 0;
-    for (const entry of backlog) {
-      last = entry.id;
-      yield tracked(eventId(hub, entry.id), entry);
-    }
-    for await (const entry of stream) {
-      if (entry.id <= last) continue;
-      yield tracked(eventId(hub, entry.id), entry);
+    try {
+      const since = sequenceFrom(hub, input.lastEventId);
+      const backlog = (since !== null ? hub.activitySince(since) : null) ?? hub.activity();
+      let last = 0;
+      for (const entry of backlog) {
+        last = entry.id;
+        yield tracked(eventId(hub, entry.id), entry);
+      }
+      for await (const entry of stream) {
+        if (entry.id <= last) continue;
+        yield tracked(eventId(hub, entry.id), entry);
+      }
+    } finally {
+      stream.dispose();
     }
   }),
 
@@ -78,15 +86,19 @@ export const eventRouter = router({
       signal,
       1,
     );
-    yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
-    let lastQuery = Date.now();
-    for await (const _change of changes) {
-      const wait = lastQuery + throttleMs - Date.now();
-      if (wait > 0) await sleep(wait, signal);
-      if (signal?.aborted) return;
-      // Changes that arrived while waiting are covered by this query (the queue holds at most one).
-      lastQuery = Date.now();
+    try {
       yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+      let lastQuery = Date.now();
+      for await (const _change of changes) {
+        const wait = lastQuery + throttleMs - Date.now();
+        if (wait > 0) await sleep(wait, signal);
+        if (signal?.aborted) return;
+        // Changes that arrived while waiting are covered by this query (the queue holds at most one).
+        lastQuery = Date.now();
+        yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+      }
+    } finally {
+      changes.dispose();
     }
   }),
 });

@@ -71,14 +71,20 @@ function scheduleExtras(body: Record<string, unknown>) {
   return { priority, maxAttempts, timeoutMs, idempotencyKey, payload: body["payload"] ?? undefined };
 }
 
-/** The seed's buckets as `?status=` values, beside the statuses themselves. */
+/**
+ * `?status=`: a status in capitals (`FAILED`), or one of the seed's lower-case buckets (`failed` =
+ * FAILED, DEAD and CANCELLED; `running` = PICKED and RUNNING; `pending`; `completed`); other
+ * lower-case status names (`dead`) mean that status.
+ */
 function statusesFromQuery(text: string | null): TaskStatusName[] | undefined {
   if (text === null || text.trim() === "") return undefined;
-  const wanted = text.trim().toUpperCase();
-  const exact = TASK_STATUSES.find((s) => s === wanted);
+  const given = text.trim();
+  const exact = TASK_STATUSES.find((s) => s === given);
   if (exact) return [exact];
-  const bucket = TASK_STATUSES.filter((s) => statsBucket(s).toUpperCase() === wanted);
+  const bucket = TASK_STATUSES.filter((s) => statsBucket(s) === given);
   if (bucket.length > 0) return bucket;
+  const anyCase = TASK_STATUSES.find((s) => s === given.toUpperCase());
+  if (anyCase) return [anyCase];
   throw new HttpError(400, `status must be one of ${TASK_STATUSES.join(", ")} (or pending, running, completed, failed)`);
 }
 
