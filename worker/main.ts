@@ -58,11 +58,20 @@ try {
   throw error;
 }
 
+// When the parent that reads our stdout dies, writes fail with EPIPE: keep working (and draining)
+// without logs rather than crash on an unhandled stream error.
+let stdoutOpen = true;
+process.stdout.on("error", () => {
+  stdoutOpen = false;
+});
+
 const logger = createLogger({
   json: settings.LOG_FORMAT === "json" || (settings.LOG_FORMAT === "auto" && !process.stdout.isTTY),
   level: settings.LOG_LEVEL,
   fields: { service: "worker", worker_id: settings.WORKER_ID },
-  write: (line) => process.stdout.write(`${line}\n`),
+  write: (line) => {
+    if (stdoutOpen) process.stdout.write(`${line}\n`);
+  },
 });
 
 process.on("unhandledRejection", (reason) => {

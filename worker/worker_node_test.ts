@@ -1,0 +1,242 @@
+// End to end, in process: startWorker() against a small recording CoordinatorService (a protocol peer
+// written here with @grpc/grpc-js), driven through the worker's real gRPC WorkerService.
+import { randomUUID } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type CoordinatorServiceHandlers,
+  type HeartbeatRequest__Output,
+  loadGrpcApi,
+  type ProgressReport__Output,
+  type TaskRequest,
+  type TaskResponse__Output,
+  type UpdateTaskStatusRequest__Output,
+} from "../proto/mod.ts";
+import { defineHandler } from "./handler.ts";
+import { createTestLogger, deferred, waitFor } from "./testing.ts";
+import { startWorker, type WorkerHandle, type WorkerOptions } from "./worker_node.ts";
+
+interface RecordingCoordinator {
+  target: string;
+  heartbeats: HeartbeatRequest__Output[];
+  updates: UpdateTaskStatusRequest__Output[];
+  progress: ProgressReport__Output[];
+  /** Answer to an UpdateTaskStatus: null = success, else a gRPC status code to fail it with. */
+  answer: (request: UpdateTaskStatusRequest__Output) => grpc.status | null;
+  updatesOf(taskId: string): UpdateTaskStatusRequest__Output[];
+  close(): void;
+}
+
+async function startRecordingCoordinator(): Promise<RecordingCoordinator> {
+  const server = new grpc.Server();
+  const coordinator: RecordingCoordinator = {
+    target: "",
+    heartbeats: [],
+    updates: [],
+    progress: [],
+    answer: () => null,
+    updatesOf: (taskId) => coordinator.updates.filter((u) => u.task_id === taskId),
+    close: () => server.forceShutdown(),
+  };
+  const handlers: CoordinatorServiceHandlers = {
+    SendHeartbeat(call, callback) {
+      coordinator.heartbeats.push(call.request);
+      callback(null, { acknowledged: true, coordinator_id: "recording" });
+    },
+    UpdateTaskStatus(call, callback) {
+      coordinator.updates.push(call.request);
+      const code = coordinator.answer(call.request);
+      if (code === null) callback(null, { success: true });
+      else callback({ code, details: code === grpc.status.FAILED_PRECONDITION ? "stale attempt" : "test says no" });
+    },
+    ReportProgress(call, callback) {
+      coordinator.progress.push(call.request);
+      callback(null, { success: true });
+    },
+    SubmitTask(_call, callback) {
+      callback({ code: grpc.status.UNIMPLEMENTED, details: "not in this test" });
+    },
+  };
+  server.addService(loadGrpcApi().CoordinatorService.service, handlers);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+  );
+  coordinator.target = `127.0.0.1:${port}`;
+  return coordinator;
+}
+
+function submit(worker: WorkerHandle, request: TaskRequest): Promise<TaskResponse__Output> {
+  const client = new (loadGrpcApi().WorkerService)(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
+  return new Promise<TaskResponse__Output>((resolve, reject) => {
+    client.SubmitTask(request, { deadline: Date.now() + 10_000 }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else if (!response) reject(new Error("no response"));
+      else resolve(response);
+    });
+  });
+}
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+async function setup(options: Partial<WorkerOptions> = {}) {
+  const coordinator = await startRecordingCoordinator();
+  cleanup.push(() => coordinator.close());
+  const logger = createTestLogger();
+  const worker = await startWorker({
+    coordinator: coordinator.target,
+    workerId: 4_000_000_001, // above 2^31: the seed's workers crashed on such ids
+    logger,
+    poolSize: 3,
+    heartbeatIntervalMs: 200,
+    taskProcessTimeMs: 20,
+    reportRetry: { initialDelayMs: 10, maxDelayMs: 50, maxElapsedMs: 30_000 },
+    ...options,
+  });
+  cleanup.push(() => worker.close());
+  return { coordinator, worker, logger };
+}
+
+describe("startWorker()", () => {
+  it("sends its first heartbeat before it resolves, with capacity and handlers", async () => {
+    const { coordinator, worker } = await setup({ handlers: [defineHandler("greet", () => "hi")] });
+    expect(coordinator.heartbeats[0]).toEqual({
+      workerId: 4_000_000_001,
+      address: `localhost:${worker.port}`,
+      capacity: 3,
+      handlers: ["greet", "http", "noop", "sleep"],
+      in_flight: 0,
+      draining: false,
+    });
+    expect(worker.address).toBe(`localhost:${worker.port}`);
+    await waitFor(() => coordinator.heartbeats.length >= 3, "more heartbeats on the timer");
+  });
+
+  it("reports STARTED then COMPLETE for a submitted task, with its attempt and worker id", async () => {
+    const { coordinator, worker } = await setup();
+    const taskId = randomUUID();
+    const response = await submit(worker, { task_id: taskId, data: "sleep", attempt: 2, payload_json: '{"ms":10}' });
+    expect(response).toEqual({ task_id: taskId, success: true, message: "accepted" });
+    await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    const [started, complete, ...rest] = coordinator.updatesOf(taskId);
+    expect(rest).toEqual([]);
+    expect(started).toMatchObject({ status: "STARTED", attempt: 2, worker_id: 4_000_000_001 });
+    expect(Number(started?.started_at)).toBeGreaterThan(1_600_000_000);
+    expect(complete).toMatchObject({ status: "COMPLETE", attempt: 2, worker_id: 4_000_000_001, result_json: '{"slept_ms":10}' });
+    expect(Number(complete?.completed_at)).toBeGreaterThanOrEqual(Number(started?.started_at));
+  });
+
+  it("runs a seed dispatch (task_id and data only) as simulated work and reports without an attempt", async () => {
+    const { coordinator, worker } = await setup();
+    const taskId = randomUUID();
+    expect(await submit(worker, { task_id: taskId, data: "send-newsletter" })).toMatchObject({ success: true });
+    await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    expect(coordinator.updatesOf(taskId).map((u) => [u.status, u.attempt])).toEqual([
+      ["STARTED", 0],
+      ["COMPLETE", 0],
+    ]);
+    expect(coordinator.updatesOf(taskId)[1]?.result_json).toBe('{"simulated_ms":20}');
+    expect(coordinator.progress.filter((p) => p.task_id === taskId).at(-1)?.progress).toBe(100);
+  });
+
+  it("accepts the same task and attempt once", async () => {
+    const { coordinator, worker } = await setup();
+    const taskId = randomUUID();
+    const request = { task_id: taskId, data: "sleep", attempt: 1, payload_json: '{"ms":50}' };
+    expect(await submit(worker, request)).toMatchObject({ success: true, message: "accepted" });
+    expect(await submit(worker, request)).toMatchObject({ success: true, message: "already accepted" });
+    await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    expect(await worker.drain(10_000)).toBe(true);
+    expect(coordinator.updatesOf(taskId).filter((u) => u.status === "STARTED")).toHaveLength(1);
+  });
+
+  it("refuses a request without task_id with INVALID_ARGUMENT", async () => {
+    const { worker } = await setup();
+    const error: unknown = await submit(worker, { task_id: "", data: "noop" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((error as grpc.ServiceError).details).toMatch(/task_id is required/);
+  });
+
+  it("aborts the handler and sends no COMPLETE when STARTED is answered FAILED_PRECONDITION", async () => {
+    const aborted = deferred<unknown>();
+    const { coordinator, worker } = await setup({
+      handlers: [
+        defineHandler("wait", (ctx) => {
+          ctx.signal.addEventListener("abort", () => aborted.resolve(ctx.signal.reason));
+          return new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve("finished anyway")));
+        }),
+      ],
+    });
+    const taskId = randomUUID();
+    coordinator.answer = (u) => (u.task_id === taskId && u.status === "STARTED" ? grpc.status.FAILED_PRECONDITION : null);
+    await submit(worker, { task_id: taskId, data: "wait", attempt: 1 });
+    expect(await aborted.promise).toMatchObject({ name: "StaleAttemptError" });
+    expect(await worker.drain(10_000)).toBe(true);
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED"]);
+  });
+
+  it("retries a COMPLETE answered UNAVAILABLE until it is accepted", async () => {
+    const { coordinator, worker, logger } = await setup();
+    const taskId = randomUUID();
+    let refusals = 0;
+    coordinator.answer = (u) => (u.task_id === taskId && u.status === "COMPLETE" && refusals++ < 3 ? grpc.status.UNAVAILABLE : null);
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(taskId).filter((u) => u.status === "COMPLETE").length === 4, "the fourth COMPLETE");
+    expect(await worker.drain(10_000)).toBe(true);
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]);
+    expect(logger.lines.filter((l) => l["msg"] === "report failed, retrying")).toHaveLength(3);
+  });
+
+  it("drops a report answered NOT_FOUND without retrying it", async () => {
+    const { coordinator, worker } = await setup();
+    const taskId = randomUUID();
+    coordinator.answer = (u) => (u.task_id === taskId ? grpc.status.NOT_FOUND : null);
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    expect(await worker.drain(10_000)).toBe(true);
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE"]);
+  });
+
+  it("while draining, says so in a heartbeat at once, refuses new tasks and finishes the held ones", async () => {
+    const release = deferred();
+    const { coordinator, worker } = await setup({
+      handlers: [defineHandler("held", () => release.promise.then(() => "done"))],
+    });
+    const held = randomUUID();
+    await submit(worker, { task_id: held, data: "held", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(held).length === 1, "STARTED");
+    const drained = worker.drain(30_000);
+    await waitFor(() => coordinator.heartbeats.find((h) => h.draining), "a heartbeat with draining true");
+    expect(coordinator.heartbeats.find((h) => h.draining)?.in_flight).toBe(1);
+    const refused = await submit(worker, { task_id: randomUUID(), data: "noop", attempt: 1 });
+    expect(refused).toMatchObject({ success: false, message: "draining" });
+    release.resolve();
+    expect(await drained).toBe(true);
+    expect(coordinator.updatesOf(held).map((u) => u.status)).toEqual(["STARTED", "COMPLETE"]);
+    const beats = coordinator.heartbeats.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(coordinator.heartbeats.length).toBe(beats); // heartbeats stopped
+    await expect(submit(worker, { task_id: randomUUID(), data: "noop" })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  });
+
+  it("gives up waiting at the drain timeout and aborts what is left, reporting nothing for it", async () => {
+    const aborted = deferred<unknown>();
+    const { coordinator, worker } = await setup({
+      handlers: [
+        defineHandler("forever", (ctx) => {
+          ctx.signal.addEventListener("abort", () => aborted.resolve(ctx.signal.reason));
+          return new Promise(() => {});
+        }),
+      ],
+      abandonGraceMs: 50,
+    });
+    const taskId = randomUUID();
+    await submit(worker, { task_id: taskId, data: "forever", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(taskId).length === 1, "STARTED");
+    expect(await worker.drain(100)).toBe(false);
+    expect(await aborted.promise).toMatchObject({ name: "WorkerShutdownError" });
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED"]);
+  });
+});
