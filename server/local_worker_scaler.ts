@@ -41,13 +41,13 @@ const LEVELS = new Set<LogLevel>(["debug", "info", "warn", "error"]);
 /**
  * A {@linkcode WorkerScaler} that runs workers as child processes of this server:
  * `node --import tsx <worker/main.ts>` with an explicit WORKER_ID (a random uint32, so "Worker-<id>" names
- * a pid), COORDINATOR, JSON logs re-logged with worker_id, and an IPC channel that makes them stop if
- * the server dies.
+ * a pid), COORDINATOR, JSON logs re-logged with worker_id, and an IPC channel: nothing is sent on it,
+ * but when the server dies (even by SIGKILL) it closes and the worker drains and exits (worker/main.ts
+ * listens for "disconnect"), so no orphan outlives the server.
  */
 export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): WorkerScaler {
   const children = new Map<number, Child>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 40_000;
-  const guard = new URL("./_exit_with_parent.ts", import.meta.url).href;
   let seq = 0;
 
   const relog = (child: Child, line: string, stream: "stdout" | "stderr") => {
@@ -103,7 +103,7 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
 
   const start = async (): Promise<void> => {
     const id = newId();
-    const proc = spawn(options.nodePath ?? process.execPath, ["--import", "tsx", "--import", guard, options.workerEntry], {
+    const proc = spawn(options.nodePath ?? process.execPath, ["--import", "tsx", options.workerEntry], {
       cwd: options.cwd,
       env: {
         ...options.env,
