@@ -3,7 +3,14 @@ import { CHANNELS, listenForNotifications, type PrismaClient } from "../prisma/m
 import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { assignClaimedTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
-import { completeTask, failTask, markTaskStarted, recordProgress, type ReportResult } from "./record_task_report.ts";
+import {
+  completeTask,
+  failTask,
+  incrementCounter,
+  markTaskStarted,
+  recordProgress,
+  type ReportResult,
+} from "./record_task_report.ts";
 import { describeIssues, heartbeatSchema, progressReportSchema, statusReportSchema } from "./report_schema.ts";
 import {
   heldAttempts,
@@ -254,6 +261,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       case "not_found":
         return callback({ code: grpc.status.NOT_FOUND, details: `Task not found: ${request.task_id}` });
       case "stale":
+        incrementCounter(prisma, "stale_reports").catch(() => {});
         log.warn("stale report rejected", {
           task_id: request.task_id,
           attempt: request.attempt,

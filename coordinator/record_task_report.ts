@@ -104,7 +104,7 @@ export async function completeTask(
 }
 
 /**
- * FAILED: the attempt failed. With attempts left and the error retryable, the task goes back to
+ * FAILED: the attempt failed (it counts against `max_attempts`). With attempts left and the error retryable, the task goes back to
  * SCHEDULED at `now() + retryDelayMs` (its `scheduled_at` moves there); otherwise it ends FAILED
  * (not retryable) or DEAD (attempts exhausted), with `failed_at` set. Every attempt's error is kept.
  */
@@ -114,17 +114,18 @@ export async function failTask(
 ): Promise<ReportResult> {
   const rows = await prisma.$queryRaw<CurrentRow[]>`
     WITH cur AS (
-      SELECT id, attempt, max_attempts, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+      SELECT id, attempt, max_attempts, failures, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
     ), decision AS (
       SELECT cur.id, CASE WHEN ${report.notRetryable} THEN 'FAILED'
-                          WHEN cur.attempt >= cur.max_attempts THEN 'DEAD'
+                          WHEN cur.failures + 1 >= cur.max_attempts THEN 'DEAD'
                           ELSE 'SCHEDULED' END::"TaskStatus" AS next
         FROM cur
        WHERE cur.status IN ('PICKED', 'RUNNING')
          AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
          AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
     ), upd AS (
-      UPDATE tasks t SET status = d.next, last_error = ${report.error}, lease_expires_at = NULL, updated_at = now(),
+      UPDATE tasks t SET status = d.next, failures = t.failures + 1, last_error = ${report.error},
+             lease_expires_at = NULL, updated_at = now(),
              failed_at = CASE WHEN d.next = 'SCHEDULED' THEN t.failed_at ELSE now() END,
              scheduled_at = CASE WHEN d.next = 'SCHEDULED'
                                  THEN now() + ${report.retryDelayMs} * interval '1 millisecond' ELSE t.scheduled_at END,
@@ -158,4 +159,11 @@ export async function recordProgress(
        AND (${report.workerId}::bigint = 0 OR worker_id IS NULL OR worker_id = ${report.workerId}::bigint)
        AND progress IS DISTINCT FROM ${report.progress}`;
   return changed > 0;
+}
+
+/** Adds `by` to the fault counter `name` (stale_reports, ...). */
+export async function incrementCounter(prisma: PrismaClient, name: string, by = 1): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO counters (name, value) VALUES (${name}, ${by})
+    ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value`;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { assignClaimedTasks, claimDueTasks } from "./claim_due_tasks.ts";
 import { completeTask, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
-import { requeueWorkerTasks, sweepExpiredLeases } from "./requeue_lost_tasks.ts";
+import { requeueWorkerTasks, sweepExpiredLeases, UNSTARTED_LOSS_CAP } from "./requeue_lost_tasks.ts";
 
 let db: TestDb;
 beforeAll(async () => void (db = await useTestDatabase()));
@@ -10,6 +10,7 @@ afterAll(async () => await db.close());
 beforeEach(async () => {
   await db.prisma.task.deleteMany();
   await db.prisma.worker.deleteMany();
+  await db.prisma.counter.deleteMany();
 });
 
 /** A task claimed by coordinator "c" and bound to `workerId`; returns its id and attempt. */
@@ -98,13 +99,30 @@ describe("recordProgress()", () => {
 });
 
 describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
-  test("give a lost worker's tasks back at once, or DEAD on their last attempt", async () => {
+  test("give a lost worker's tasks back at once, or DEAD when a started attempt was their last", async () => {
     const a = await dispatched(7, 3);
     const b = await dispatched(7, 1);
+    await markTaskStarted(db.prisma, { taskId: a.id, attempt: 1, workerId: 7 }, 30_000);
+    await markTaskStarted(db.prisma, { taskId: b.id, attempt: 1, workerId: 7 }, 30_000);
     const lost = await requeueWorkerTasks(db.prisma, 7, "worker lost");
     expect(lost.map((l) => [l.id, l.status]).sort()).toEqual([[a.id, "SCHEDULED"], [b.id, "DEAD"]].sort());
     const attempt = await db.prisma.taskAttempt.findFirstOrThrow({ where: { taskId: a.id } });
     expect(attempt).toMatchObject({ outcome: "LOST", error: "worker lost" });
+    expect((await db.prisma.counter.findUniqueOrThrow({ where: { name: "requeued_worker_lost" } })).value).toBe(2n);
+  });
+
+  test("do not count an attempt lost before it started against max_attempts", async () => {
+    const a = await dispatched(7, 1);
+    const [lost] = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    expect(lost).toMatchObject({ id: a.id, status: "SCHEDULED" });
+    expect(await db.prisma.task.findUniqueOrThrow({ where: { id: a.id } })).toMatchObject({ attempt: 1, failures: 0 });
+  });
+
+  test("end a task DEAD after UNSTARTED_LOSS_CAP losses before start, so it cannot loop for ever", async () => {
+    const a = await dispatched(7, 1);
+    await db.prisma.task.update({ where: { id: a.id }, data: { attempt: UNSTARTED_LOSS_CAP } });
+    const [lost] = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    expect(lost).toMatchObject({ id: a.id, status: "DEAD" });
   });
 
   test("sweep only claims whose lease has expired", async () => {

@@ -25,9 +25,10 @@ interface LostRow {
 export function requeueWorkerTasks(prisma: PrismaClient, workerId: number, reason: string): Promise<LostTask[]> {
   return requeue(
     prisma,
-    Prisma.sql`SELECT id, worker_id FROM tasks
+    Prisma.sql`SELECT id, worker_id, status FROM tasks
                 WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING') FOR UPDATE`,
     reason,
+    "requeued_worker_lost",
   );
 }
 
@@ -39,28 +40,51 @@ export function requeueWorkerTasks(prisma: PrismaClient, workerId: number, reaso
 export function sweepExpiredLeases(prisma: PrismaClient, limit = 1000): Promise<LostTask[]> {
   return requeue(
     prisma,
-    Prisma.sql`SELECT id, worker_id FROM tasks
+    Prisma.sql`SELECT id, worker_id, status FROM tasks
                 WHERE status IN ('PICKED', 'RUNNING') AND lease_expires_at < now()
                 ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     "lease expired",
+    "requeued_lease_expired",
   );
 }
 
-async function requeue(prisma: PrismaClient, lostQuery: Prisma.Sql, reason: string): Promise<LostTask[]> {
+/** Most attempts a task may lose before they start (its worker dying each time) before it is DEAD. */
+export const UNSTARTED_LOSS_CAP = 10;
+
+async function requeue(
+  prisma: PrismaClient,
+  lostQuery: Prisma.Sql,
+  reason: string,
+  counterName: string,
+): Promise<LostTask[]> {
+  // An attempt lost after it started counts as a failure (a poison task that kills its worker
+  // ends DEAD); one lost while still queued on the worker does not, up to a cap of
+  // UNSTARTED_LOSS_CAP such losses (so a task can never loop for ever).
   const rows = await prisma.$queryRaw<LostRow[]>(Prisma.sql`
     WITH lost AS (${lostQuery}),
+    decided AS (
+      SELECT t.id, lost.worker_id,
+             t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END AS failures,
+             CASE WHEN t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END >= t.max_attempts
+                    OR t.attempt - t.failures >= ${UNSTARTED_LOSS_CAP}
+                  THEN 'DEAD' ELSE 'SCHEDULED' END::"TaskStatus" AS next
+        FROM tasks t JOIN lost ON lost.id = t.id
+    ),
     upd AS (
       UPDATE tasks t
-         SET status = CASE WHEN t.attempt >= t.max_attempts THEN 'DEAD' ELSE 'SCHEDULED' END::"TaskStatus",
-             failed_at = CASE WHEN t.attempt >= t.max_attempts THEN now() ELSE t.failed_at END,
-             worker_id = CASE WHEN t.attempt >= t.max_attempts THEN t.worker_id ELSE NULL END,
+         SET status = d.next, failures = d.failures,
+             failed_at = CASE WHEN d.next = 'DEAD' THEN now() ELSE t.failed_at END,
+             worker_id = CASE WHEN d.next = 'DEAD' THEN t.worker_id ELSE NULL END,
              last_error = ${reason}, lease_expires_at = NULL, coordinator_id = NULL, updated_at = now()
-        FROM lost
-       WHERE t.id = lost.id
-      RETURNING t.id, t.attempt, t.status::text AS status, lost.worker_id
+        FROM decided d
+       WHERE t.id = d.id
+      RETURNING t.id, t.attempt, t.status::text AS status, d.worker_id
     ), att AS (
       UPDATE task_attempts a SET finished_at = now(), outcome = 'LOST', error = ${reason}
         FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt AND a.outcome = 'RUNNING'
+    ), counted AS (
+      INSERT INTO counters (name, value) SELECT ${counterName}, count(*) FROM upd HAVING count(*) > 0
+      ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value
     )
     SELECT id::text AS id, attempt, worker_id, status FROM upd`);
   return rows.map((r) => ({
@@ -83,9 +107,10 @@ export function requeueUndeliveredAttempt(
 ): Promise<LostTask[]> {
   return requeue(
     prisma,
-    Prisma.sql`SELECT id, worker_id FROM tasks
+    Prisma.sql`SELECT id, worker_id, status FROM tasks
                 WHERE id = ${taskId}::uuid AND attempt = ${attempt} AND status = 'PICKED' FOR UPDATE`,
     reason,
+    "requeued_dispatch_failed",
   );
 }
 
