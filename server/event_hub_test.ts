@@ -78,9 +78,9 @@ describe("subscriptions and streams on a real database", () => {
   });
 
   it("`events.onTaskChange` yields the row of a task inserted by anyone (LISTEN/NOTIFY)", async () => {
-    const caller = createCaller(t.server.context);
     const controller = new AbortController();
-    const events = await caller.events.onTaskChange({}, { signal: controller.signal });
+    const caller = createCaller(t.server.context, { signal: controller.signal });
+    const events = await caller.events.onTaskChange({});
     const iterator = events[Symbol.asyncIterator]();
     // The subscription starts with the first next(); insert until the change arrives (the first
     // insert may commit before the procedure has subscribed).
@@ -105,9 +105,9 @@ describe("subscriptions and streams on a real database", () => {
 
   it("`events.onActivity` yields the backlog, then live entries", async () => {
     t.server.hub.record("info", "before subscribing");
-    const caller = createCaller(t.server.context);
     const controller = new AbortController();
-    const entries = await caller.events.onActivity({}, { signal: controller.signal });
+    const caller = createCaller(t.server.context, { signal: controller.signal });
+    const entries = await caller.events.onActivity({});
     setTimeout(() => void postJson(`${t.url}/api/schedule/batch`, { command: "live-one", count: 2 }), 50);
     const seen = (await until(entries, (e) => unwrap<ActivityEntry>(e).msg === "Scheduled 2 tasks: live-one")).map((e) => unwrap<ActivityEntry>(e).msg);
     expect(seen).toContain("before subscribing");
@@ -115,10 +115,24 @@ describe("subscriptions and streams on a real database", () => {
     controller.abort();
   });
 
-  it("`events.onStats` yields stats at once and again after a change", async () => {
-    const caller = createCaller(t.server.context);
+  it("`events.onActivity` resumes after lastEventId and ends when the caller aborts", async () => {
+    const hub = t.server.hub;
+    const a = hub.record("info", "resume-a");
+    hub.record("info", "resume-b");
     const controller = new AbortController();
-    const stats = await caller.events.onStats(undefined, { signal: controller.signal });
+    const caller = createCaller(t.server.context, { signal: controller.signal });
+    const iterator = (await caller.events.onActivity({ lastEventId: `${hub.epoch}:${a.id}` }))[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(unwrap<ActivityEntry>(first.value).msg).toBe("resume-b");
+    const pending = iterator.next();
+    controller.abort();
+    expect((await pending).done).toBe(true);
+  });
+
+  it("`events.onStats` yields stats at once and again after a change", async () => {
+    const controller = new AbortController();
+    const caller = createCaller(t.server.context, { signal: controller.signal });
+    const stats = await caller.events.onStats();
     const iterator = stats[Symbol.asyncIterator]();
     const first = (await iterator.next()).value as { total: number };
     await t.db.prisma.task.create({ data: { command: "count-me", scheduledAt: new Date() } });
