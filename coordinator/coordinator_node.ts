@@ -13,6 +13,7 @@ import {
 } from "./record_task_report.ts";
 import { describeIssues, heartbeatSchema, progressReportSchema, statusReportSchema } from "./report_schema.ts";
 import {
+  cancelledAmong,
   heldAttempts,
   type LostTask,
   requeueUndeliveredAttempt,
@@ -218,12 +219,55 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   const safetyTimer = setInterval(wake, safetyPollMs);
 
+  // ---- cancellation --------------------------------------------------------------------------
+  // A task cancelled while one of our workers holds it: tell the worker to stop it, free the slot.
+  let cancelCheck: Promise<void> | undefined;
+  let cancelCheckAgain = false;
+  const stopCancelledTasks = () => {
+    if (cancelCheck) {
+      cancelCheckAgain = true;
+      return;
+    }
+    cancelCheck = (async () => {
+      do {
+        cancelCheckAgain = false;
+        try {
+          for (const task of await cancelledAmong(prisma, registry.heldTaskIds())) {
+            const holder = registry.holder(task.id);
+            const worker = holder && registry.get(holder.workerId);
+            registry.release(task.id);
+            if (!worker || !holder) continue;
+            log.info("cancelling a running attempt", { task_id: task.id, attempt: holder.attempt, worker_id: worker.id });
+            worker.client.CancelTask(
+              { task_id: task.id, attempt: holder.attempt, reason: "task cancelled" },
+              { deadline: Date.now() + dispatchTimeoutMs },
+              (error) => {
+                if (error) log.warn("could not tell the worker to cancel", { task_id: task.id, worker_id: worker.id, error: error.message });
+              },
+            );
+          }
+        } catch (error) {
+          log.warn("cancellation check failed", { error: String(error) });
+        }
+      } while (cancelCheckAgain && !closed);
+    })().finally(() => {
+      cancelCheck = undefined;
+      wake();
+    });
+  };
+
   // ---- notifications -------------------------------------------------------------------------
   const listener = listenForNotifications(
     options.databaseUrl,
-    [CHANNELS.due, CHANNELS.workers],
+    [CHANNELS.due, CHANNELS.workers, CHANNELS.tasks],
     (channel, payload) => {
       if (channel === CHANNELS.due) return wake();
+      if (channel === CHANNELS.tasks) {
+        if (!payload.includes('"CANCELLED"') && !payload.includes('"rows": null')) return;
+        const held = registry.heldTaskIds();
+        if (held.length > 0) stopCancelledTasks();
+        return;
+      }
       try {
         const change = JSON.parse(payload) as { id?: number; status?: string };
         if (change.status === "OFFLINE" && typeof change.id === "number" && registry.get(change.id)) {

@@ -119,3 +119,10 @@ export async function heldAttempts(prisma: PrismaClient, workerId: number): Prom
   return await prisma.$queryRaw<{ id: string; attempt: number }[]>`
     SELECT id::text AS id, attempt FROM tasks WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING')`;
 }
+
+/** Of `taskIds`, those cancelled (so their workers must stop them), with the attempt they were at. */
+export async function cancelledAmong(prisma: PrismaClient, taskIds: string[]): Promise<{ id: string; attempt: number }[]> {
+  if (taskIds.length === 0) return [];
+  return await prisma.$queryRaw<{ id: string; attempt: number }[]>`
+    SELECT id::text AS id, attempt FROM tasks WHERE id = ANY(${taskIds}::uuid[]) AND status = 'CANCELLED'`;
+}

@@ -163,6 +163,11 @@ export class WorkerRegistry<Client> {
     return this.#holders.get(taskId);
   }
 
+  /** Ids of the tasks whose current attempt a worker of this coordinator holds. */
+  heldTaskIds(): string[] {
+    return [...this.#holders.keys()];
+  }
+
   /** Frees the slot `taskId` held (any attempt). Returns the worker that held it. */
   release(taskId: string): number | undefined {
     const holder = this.#holders.get(taskId);

@@ -8,6 +8,7 @@ export { apiProtoPath, loadGrpcApi, protoLoaderOptions, seedProtoPath } from "./
 export type { ProtoGrpcType } from "./_generated/api.ts";
 export type { CoordinatorServiceClient, CoordinatorServiceHandlers } from "./_generated/grpcapi/CoordinatorService.ts";
 export type { WorkerServiceClient, WorkerServiceHandlers } from "./_generated/grpcapi/WorkerService.ts";
+export type { CancelTaskRequest, CancelTaskRequest__Output } from "./_generated/grpcapi/CancelTaskRequest.ts";
 export type { ClientTaskRequest__Output } from "./_generated/grpcapi/ClientTaskRequest.ts";
 export type { ClientTaskResponse } from "./_generated/grpcapi/ClientTaskResponse.ts";
 export type { HeartbeatRequest, HeartbeatRequest__Output } from "./_generated/grpcapi/HeartbeatRequest.ts";

@@ -71,6 +71,12 @@ export interface TaskPool {
    * after the grace). Nothing more is reported for them: the coordinator requeues them.
    */
   abortAll(reason: string): void;
+  /**
+   * Cancels one attempt (`attempt` 0 = whichever this task has): drops it if waiting, aborts its
+   * handler if running (abandoned after the grace if it ignores the signal). Nothing more is reported
+   * for it. Returns false when the pool does not hold it.
+   */
+  cancel(taskId: string, attempt: number, reason: string): boolean;
 }
 
 /** Abort reason when an attempt's timeout passed (the name `AbortSignal.timeout()` uses). */
@@ -84,6 +90,13 @@ function timeoutReason(ms: number): Error {
 function staleReason(): Error {
   const error = new Error("the coordinator no longer considers this attempt current");
   error.name = "StaleAttemptError";
+  return error;
+}
+
+/** Abort reason when the coordinator cancelled the attempt (the task was cancelled or moved). */
+function cancelReason(reason: string): Error {
+  const error = new Error(reason);
+  error.name = "AttemptCancelledError";
   return error;
 }
 
@@ -369,6 +382,21 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       } finally {
         clearTimeout(timer);
       }
+    },
+    cancel(taskId, attempt, reason) {
+      const entry = [...held.values()].find((e) => e.task.taskId === taskId && (attempt === 0 || e.task.attempt === attempt));
+      if (!entry) return false;
+      const waiting = queue.indexOf(entry);
+      if (waiting >= 0) {
+        queue.splice(waiting, 1);
+        held.delete(entry.key);
+        if (entry.task.attempt > 0) remember(entry.key);
+        entry.finish();
+      } else if (!entry.controller.signal.aborted) {
+        entry.controller.abort(cancelReason(reason));
+      }
+      poolLog.info("attempt cancelled", { task_id: taskId, attempt: entry.task.attempt, reason });
+      return true;
     },
     abortAll(reason) {
       draining = true;

@@ -258,4 +258,29 @@ describe("createTaskPool()", () => {
       "Cannot create task pool as 'size' must be a positive integer: current value is 0",
     );
   });
+
+  it("cancel() aborts a running attempt and drops a waiting one, reporting nothing more for either", async () => {
+    let sawAbort = false;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", ({ signal }) =>
+        new Promise((resolve) => {
+          signal.addEventListener("abort", () => {
+            sawAbort = true;
+            resolve("late");
+          });
+        }),
+      ),
+      { size: 1 },
+    );
+    p.submit(task("run"));
+    p.submit(task("wait"));
+    await waitFor(() => p.running === 1, "one running");
+    expect(p.cancel("wait", 1, "task cancelled")).toBe(true);
+    expect(p.cancel("run", 0, "task cancelled")).toBe(true);
+    expect(p.cancel("unknown", 0, "task cancelled")).toBe(false);
+    await waitFor(() => p.inFlight === 0, "pool empty");
+    expect(sawAbort).toBe(true);
+    expect(reporter.of("run").map((r) => r.kind)).toEqual(["started"]);
+    expect(reporter.of("wait")).toEqual([]);
+  });
 });

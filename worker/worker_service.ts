@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type sendUnaryData, status as GrpcStatus } from "@grpc/grpc-js";
 import { z } from "zod";
-import type { TaskRequest__Output, TaskResponse, WorkerServiceHandlers } from "../proto/mod.ts";
+import type { CancelTaskRequest__Output, TaskRequest__Output, TaskResponse, WorkerServiceHandlers } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import type { TaskPool } from "./task_pool.ts";
 
@@ -74,6 +74,17 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
           callback(null, { task_id: request.task_id, success: false, message: "busy" });
           return;
       }
+    },
+
+    CancelTask(call: ServerUnaryCall<CancelTaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {
+      const { task_id, attempt, reason } = call.request;
+      if (typeof task_id !== "string" || task_id.length === 0 || task_id.length > 200) {
+        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: "task_id is required (1-200 characters)" });
+        return;
+      }
+      const held = pool.cancel(task_id, attempt, reason || "cancelled by the coordinator");
+      logger.info(held ? "task cancelled" : "cancel for a task not held: nothing to do", { task_id, attempt, reason });
+      callback(null, { task_id, success: held, message: held ? "cancelled" : "not held" });
     },
   };
 }
