@@ -99,7 +99,7 @@ async function startEmbedded(
     };
     helper.once("exit", onEarlyExit);
     helper.on("message", (message: HelperMessage) => {
-      if (message.type === "log") log.debug(message.line, { proc: "postgres" });
+      if (message.type === "log") log.debug(message.line, { child: "postgres" });
       else if (message.type === "ready") {
         clearTimeout(timer);
         resolve(message);

@@ -95,7 +95,7 @@ export function supervise(spec: ChildSpec, options: SuperviseOptions): Supervise
     lastPgid = current.pid;
     // Nothing is sent over the channel; it exists so the child notices when the launcher dies.
     current.channel?.unref();
-    current.on("error", (error) => log.error(`${spec.name}: ${error.message}`, { proc: spec.name }));
+    current.on("error", (error) => log.error(`${spec.name}: ${error.message}`, { child: spec.name }));
     for (const stream of ["stdout", "stderr"] as const) {
       createInterface({ input: current[stream]!, crlfDelay: Infinity }).on("line", (line) => {
         recent.push(line);
@@ -106,7 +106,7 @@ export function supervise(spec: ChildSpec, options: SuperviseOptions): Supervise
           everReady = true;
           resolveReady(parsed);
         } else {
-          log.info(`${spec.name} is ready again`, { proc: spec.name, pid: current.pid });
+          log.info(`${spec.name} is ready again`, { child: spec.name, pid: current.pid });
         }
       });
     }
@@ -130,7 +130,7 @@ export function supervise(spec: ChildSpec, options: SuperviseOptions): Supervise
         const base = Math.min(maxDelay, firstDelay * 2 ** (crashesInRow - 1));
         const delay = Math.round(base * (0.75 + random() * 0.5));
         log.warn(`${spec.name} exited unexpectedly (${describeExit(code, signal)}); restarting it in ${delay} ms`, {
-          proc: spec.name,
+          child: spec.name,
           pid: current.pid,
           crashes_in_a_row: crashesInRow,
         });
@@ -138,7 +138,7 @@ export function supervise(spec: ChildSpec, options: SuperviseOptions): Supervise
           restartTimer = undefined;
           if (stopping) return;
           start();
-          log.info(`restarted ${spec.name}`, { proc: spec.name, pid: child?.pid });
+          log.info(`restarted ${spec.name}`, { child: spec.name, pid: child?.pid });
         }, delay);
       });
     });

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   if (shuttingDown) return;
   log.info(`database: ${database.description}`);
 
-  const applied = await applyMigrations(database.url, (line) => log.debug(line, { proc: "migrate" }));
+  const applied = await applyMigrations(database.url, (line) => log.debug(line, { step: "migrate" }));
   log.info(applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
   if (shuttingDown) return;
 
