@@ -52,6 +52,12 @@ export interface CoordinatorOptions {
   retryMaxMs?: number;
   /** Most tasks claimed in one statement. Default 500. */
   claimBatchSize?: number;
+  /**
+   * Test-only fault injection: called at named instants of the dispatch path ("after_claim": the
+   * claim is committed, nothing assigned or sent; "after_dispatch": a worker acknowledged a task).
+   * The fault suite's coordinator kills itself there (see main.ts FAULT_POINT).
+   */
+  onFaultPoint?: (point: "after_claim" | "after_dispatch") => void;
 }
 
 /** A running coordinator. */
@@ -128,6 +134,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         if (claimed.length === limit) wakeAgain = true;
         else await armDueTimer();
         if (claimed.length === 0) continue;
+        options.onFaultPoint?.("after_claim");
         const { placed, unplaced } = registry.place(claimed);
         await releaseClaimedTasks(prisma, coordinatorId, unplaced);
         await assignClaimedTasks(
@@ -147,7 +154,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
             },
             { deadline: Date.now() + dispatchTimeoutMs },
             (error, response) => {
-              if (!error && response?.success) return;
+              if (!error && response?.success) return options.onFaultPoint?.("after_dispatch");
               const reason = error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${response?.message ?? "no answer"}`;
               void undelivered(worker.id, task.id, task.attempt, reason, error?.code === grpc.status.UNAVAILABLE);
             },
