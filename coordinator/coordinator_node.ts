@@ -2,12 +2,13 @@ import * as grpc from "@grpc/grpc-js";
 import { CHANNELS, listenForNotifications, type PrismaClient } from "../prisma/mod.ts";
 import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
-import { assignClaimedTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { assignClaimedTasks, type ClaimedTask, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { z } from "zod";
 import {
-  completeTask,
+  completeTasks,
   failTask,
   incrementCounter,
-  markTaskStarted,
+  markTasksStarted,
   recordProgress,
   type ReportResult,
 } from "./record_task_report.ts";
@@ -21,7 +22,7 @@ import {
   sweepExpiredLeases,
 } from "./requeue_lost_tasks.ts";
 import { retryDelayMs } from "./retry_delay.ts";
-import { WorkerRegistry } from "./worker_registry.ts";
+import { type RegisteredWorker, WorkerRegistry } from "./worker_registry.ts";
 import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, recordHeartbeat } from "./worker_rows.ts";
 
 /** Options for {@linkcode startCoordinator}. Durations in milliseconds. */
@@ -142,29 +143,59 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           coordinatorId,
           placed.map(({ task, worker }) => ({ taskId: task.id, attempt: task.attempt, workerId: worker.id })),
         );
+        const byWorker = new Map<number, { worker: (typeof placed)[number]["worker"]; tasks: ClaimedTask[] }>();
         for (const { task, worker } of placed) {
-          log.debug("dispatching", { task_id: task.id, attempt: task.attempt, worker_id: worker.id });
-          worker.client.SubmitTask(
-            {
-              task_id: task.id,
-              data: task.command,
-              attempt: task.attempt,
-              payload_json: task.payloadJson ?? "",
-              timeout_ms: task.timeoutMs ?? 0,
-            },
-            { deadline: Date.now() + dispatchTimeoutMs },
-            (error, response) => {
-              if (!error && response?.success) return options.onFaultPoint?.("after_dispatch");
-              const reason = error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${response?.message ?? "no answer"}`;
-              void undelivered(worker.id, task.id, task.attempt, reason, error?.code === grpc.status.UNAVAILABLE);
-            },
-          );
+          const entry = byWorker.get(worker.id) ?? { worker, tasks: [] };
+          entry.tasks.push(task);
+          byWorker.set(worker.id, entry);
         }
+        for (const { worker, tasks } of byWorker.values()) sendTasks(worker, tasks);
       } catch (error) {
         log.error("dispatch failed; will retry", { error: String(error) });
         await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
       }
     } while (wakeAgain && !closed);
+  };
+
+  const toRequest = (task: ClaimedTask) => ({
+    task_id: task.id,
+    data: task.command,
+    attempt: task.attempt,
+    payload_json: task.payloadJson ?? "",
+    timeout_ms: task.timeoutMs ?? 0,
+  });
+
+  /** Hands tasks to a worker: one SubmitTasks call when it takes batches, else one SubmitTask each (a seed worker). */
+  const sendTasks = (worker: RegisteredWorker<Client>, tasks: ClaimedTask[]) => {
+    log.debug("dispatching", { worker_id: worker.id, tasks: tasks.length });
+    const deadline = Date.now() + dispatchTimeoutMs;
+    const failed = (task: ClaimedTask, reason: string, unreachable: boolean) =>
+      void undelivered(worker.id, task.id, task.attempt, reason, unreachable);
+    if (worker.batchDispatch && tasks.length > 1) {
+      worker.client.SubmitTasks({ tasks: tasks.map(toRequest) }, { deadline }, (error, response) => {
+        tasks.forEach((task, i) => {
+          const answer = response?.results?.[i];
+          if (!error && answer?.success) return;
+          failed(
+            task,
+            error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${answer?.message ?? "no answer"}`,
+            error?.code === grpc.status.UNAVAILABLE,
+          );
+        });
+        if (!error) options.onFaultPoint?.("after_dispatch");
+      });
+      return;
+    }
+    for (const task of tasks) {
+      worker.client.SubmitTask(toRequest(task), { deadline }, (error, response) => {
+        if (!error && response?.success) return options.onFaultPoint?.("after_dispatch");
+        failed(
+          task,
+          error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${response?.message ?? "no answer"}`,
+          error?.code === grpc.status.UNAVAILABLE,
+        );
+      });
+    }
   };
 
   const undelivered = async (workerId: number, taskId: string, attempt: number, reason: string, unreachable: boolean) => {
@@ -300,30 +331,111 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     details: `database unavailable, retry: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
   });
 
-  const answerReport = (
-    result: ReportResult,
-    request: { task_id: string; attempt: number; worker_id: number },
-    callback: grpc.sendUnaryData<{ success: boolean }>,
-  ) => {
-    switch (result.outcome) {
-      case "applied":
-      case "duplicate":
-        return callback(null, { success: true });
-      case "not_found":
-        return callback({ code: grpc.status.NOT_FOUND, details: `Task not found: ${request.task_id}` });
-      case "stale":
-        incrementCounter(prisma, "stale_reports").catch(() => {});
-        log.warn("stale report rejected", {
-          task_id: request.task_id,
-          attempt: request.attempt,
-          current_attempt: result.attempt,
-          worker_id: request.worker_id,
-        });
-        return callback({
-          code: grpc.status.FAILED_PRECONDITION,
-          details: `stale attempt: report for attempt ${request.attempt || "(unspecified)"} of task ${request.task_id} by worker ${request.worker_id || "(unspecified)"}, but the current attempt is ${result.attempt} (status ${result.status}) on worker ${result.workerId ?? "none"}`,
-        });
+  type StatusReport = z.infer<typeof statusReportSchema>;
+  /** A report's fate, in the words of the wire: ReportBatch's code, or a gRPC status for the unary RPC. */
+  type Verdict = { code: "ACCEPTED" | "STALE" | "NOT_FOUND" | "INVALID" | "RETRY"; message: string; attempt: number };
+
+  const staleMessage = (r: StatusReport, result: ReportResult) =>
+    `stale attempt: report for attempt ${r.attempt || "(unspecified)"} of task ${r.task_id} by worker ${r.worker_id || "(unspecified)"}, but the current attempt is ${result.attempt} (status ${result.status}) on worker ${result.workerId ?? "none"}`;
+
+  /**
+   * Applies status reports (one or many) in a few statements: every STARTED at once, every COMPLETE
+   * at once (a STARTED whose COMPLETE is in the same batch is folded into it), FAILED one by one
+   * (rare). Frees the slots of finished attempts and wakes the dispatcher. One verdict per report.
+   */
+  const applyReports = async (reports: StatusReport[]): Promise<Verdict[]> => {
+    const verdicts: Verdict[] = new Array(reports.length);
+    const finishing = new Set(reports.filter((r) => r.status !== "STARTED").map((r) => `${r.task_id}/${r.attempt}`));
+    const started: number[] = [];
+    const completed: number[] = [];
+    const failed: number[] = [];
+    const folded: number[] = [];
+    reports.forEach((r, i) => {
+      if (r.status === "COMPLETE" && r.result_json) {
+        try {
+          JSON.parse(r.result_json);
+        } catch {
+          verdicts[i] = { code: "INVALID", message: "result_json is not valid JSON", attempt: r.attempt };
+          return;
+        }
+      }
+      if (r.status === "STARTED") (finishing.has(`${r.task_id}/${r.attempt}`) ? folded : started).push(i);
+      else (r.status === "COMPLETE" ? completed : failed).push(i);
+    });
+    const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id });
+    const results = new Map<number, ReportResult>();
+    const startedResults = await markTasksStarted(prisma, started.map((i) => ref(reports[i]!)), leaseMs);
+    started.forEach((i, k) => results.set(i, startedResults[k]!));
+    const completedResults = await completeTasks(
+      prisma,
+      completed.map((i) => ({ ...ref(reports[i]!), resultJson: reports[i]!.result_json || null })),
+    );
+    completed.forEach((i, k) => results.set(i, completedResults[k]!));
+    for (const i of failed) {
+      const r = reports[i]!;
+      const attempt = r.attempt || registry.holder(r.task_id)?.attempt || 1;
+      results.set(
+        i,
+        await failTask(prisma, {
+          ...ref(r),
+          error: r.error || "failed without a message",
+          notRetryable: r.not_retryable,
+          retryDelayMs: retryDelayMs(attempt, retry),
+        }),
+      );
     }
+    let freed = false;
+    let stale = 0;
+    for (const [i, result] of results) {
+      const r = reports[i]!;
+      if (result.outcome === "applied") {
+        log.debug(r.status === "STARTED" ? "task started" : r.status === "COMPLETE" ? "task completed" : `task failed -> ${result.status}`, {
+          task_id: r.task_id,
+          attempt: result.attempt,
+          worker_id: result.workerId ?? undefined,
+          error: r.status === "FAILED" ? r.error : undefined,
+        });
+        if (r.status === "FAILED") log.info(`task failed -> ${result.status}`, { task_id: r.task_id, attempt: result.attempt, error: r.error });
+      }
+      if (r.status !== "STARTED" && result.outcome !== "not_found") {
+        // The slot is free whatever the outcome: a stale worker has dropped the task too.
+        const holder = registry.holder(r.task_id);
+        if (holder && (r.attempt === 0 || holder.attempt === r.attempt)) {
+          registry.release(r.task_id);
+          freed = true;
+        }
+      }
+      switch (result.outcome) {
+        case "applied":
+        case "duplicate":
+          verdicts[i] = { code: "ACCEPTED", message: "", attempt: result.attempt };
+          break;
+        case "not_found":
+          verdicts[i] = { code: "NOT_FOUND", message: `Task not found: ${r.task_id}`, attempt: r.attempt };
+          break;
+        case "stale":
+          stale++;
+          log.warn("stale report rejected", { task_id: r.task_id, attempt: r.attempt, current_attempt: result.attempt, worker_id: r.worker_id });
+          verdicts[i] = { code: "STALE", message: staleMessage(r, result), attempt: result.attempt };
+          break;
+      }
+    }
+    // A STARTED folded into its COMPLETE/FAILED shares that report's fate.
+    for (const i of folded) {
+      const r = reports[i]!;
+      const twin = reports.findIndex((o, j) => j !== i && o.status !== "STARTED" && o.task_id === r.task_id && o.attempt === r.attempt);
+      verdicts[i] = verdicts[twin] ?? { code: "RETRY", message: "not applied", attempt: r.attempt };
+    }
+    if (stale > 0) incrementCounter(prisma, "stale_reports", stale).catch(() => {});
+    if (freed) wake();
+    return verdicts;
+  };
+
+  const grpcStatusOf: Record<Exclude<Verdict["code"], "ACCEPTED">, grpc.status> = {
+    STALE: grpc.status.FAILED_PRECONDITION,
+    NOT_FOUND: grpc.status.NOT_FOUND,
+    INVALID: grpc.status.INVALID_ARGUMENT,
+    RETRY: grpc.status.UNAVAILABLE,
   };
 
   const handlers: CoordinatorServiceHandlers = {
@@ -362,6 +474,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         handlers: parsed.data.handlers,
         inFlight: parsed.data.in_flight,
         draining: parsed.data.draining,
+        batchDispatch: parsed.data.batch_dispatch,
       };
       const { result, lost } = registry.beat(beat, now());
       try {
@@ -386,51 +499,38 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     UpdateTaskStatus: async (call, callback) => {
       const parsed = statusReportSchema.safeParse(call.request);
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
-      const r = parsed.data;
-      let resultJson: string | null = null;
-      if (r.result_json) {
-        try {
-          JSON.parse(r.result_json);
-          resultJson = r.result_json;
-        } catch {
-          return callback(invalid("result_json is not valid JSON"));
-        }
-      }
-      const report = { taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id };
       try {
-        let result: ReportResult;
-        if (r.status === "STARTED") {
-          result = await markTaskStarted(prisma, report, leaseMs);
-        } else if (r.status === "COMPLETE") {
-          result = await completeTask(prisma, { ...report, resultJson });
-        } else {
-          const attempt = r.attempt || registry.holder(r.task_id)?.attempt || 1;
-          result = await failTask(prisma, {
-            ...report,
-            error: r.error || "failed without a message",
-            notRetryable: r.not_retryable,
-            retryDelayMs: retryDelayMs(attempt, retry),
-          });
-        }
-        if (result.outcome === "applied") {
-          log.info(r.status === "STARTED" ? "task started" : r.status === "COMPLETE" ? "task completed" : `task failed -> ${result.status}`, {
-            task_id: r.task_id,
-            attempt: result.attempt,
-            worker_id: result.workerId ?? undefined,
-            error: r.status === "FAILED" ? r.error : undefined,
-          });
-        }
-        if (r.status !== "STARTED" && result.outcome !== "not_found") {
-          // The slot is free whatever the outcome: a stale worker has dropped the task too.
-          const holder = registry.holder(r.task_id);
-          if (holder && (r.attempt === 0 || holder.attempt === r.attempt)) {
-            registry.release(r.task_id);
-            wake();
-          }
-        }
-        answerReport(result, r, callback);
+        const [verdict] = await applyReports([parsed.data]);
+        if (!verdict || verdict.code === "ACCEPTED") return callback(null, { success: true });
+        callback({ code: grpcStatusOf[verdict.code], details: verdict.message });
       } catch (error) {
         callback(unavailable(error));
+      }
+    },
+
+    ReportBatch: async (call, callback) => {
+      const reports = call.request.reports ?? [];
+      if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
+      const parsed = reports.map((r) => statusReportSchema.safeParse(r));
+      const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
+      try {
+        const verdicts = await applyReports(valid.map((v) => v.report));
+        const byIndex = new Map(valid.map((v, k) => [v.i, verdicts[k]!]));
+        callback(null, {
+          results: reports.map((r, i) => {
+            const p = parsed[i]!;
+            const v = byIndex.get(i);
+            if (!p.success || !v) {
+              return { task_id: r.task_id, attempt: r.attempt, code: "INVALID", message: p.success ? "not applied" : describeIssues(p.error) };
+            }
+            return { task_id: r.task_id, attempt: v.attempt, code: v.code, message: v.message };
+          }),
+        });
+      } catch (error) {
+        // Nothing of the batch is known to be applied: every report is to be sent again (they are idempotent).
+        callback(null, {
+          results: reports.map((r) => ({ task_id: r.task_id, attempt: r.attempt, code: "RETRY", message: unavailable(error).details })),
+        });
       }
     },
 

@@ -49,58 +49,107 @@ function toResult(rows: CurrentRow[], report: TaskReport, alreadyDone: (row: Cur
   return { outcome: "stale", ...base, status: row.status };
 }
 
+interface BatchRow extends CurrentRow {
+  ord: bigint;
+}
+
+function arrays(reports: TaskReport[]) {
+  return {
+    ids: reports.map((r) => r.taskId),
+    attempts: reports.map((r) => r.attempt),
+    workers: reports.map((r) => r.workerId),
+  };
+}
+
+function toResults(rows: BatchRow[], reports: TaskReport[], alreadyDone: (row: CurrentRow) => boolean): ReportResult[] {
+  const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
+  return reports.map((report, i) => {
+    const row = byOrd.get(i + 1);
+    return toResult(row && row.attempt !== null ? [row] : [], report, alreadyDone);
+  });
+}
+
 /**
- * STARTED: PICKED -> RUNNING at PostgreSQL's time, the lease renewed. Fenced: only for the task's
- * current attempt (and worker, when the report names one).
+ * STARTED, for many reports in one statement: PICKED -> RUNNING at PostgreSQL's time, the lease
+ * renewed. Fenced: only for a task's current attempt (and worker, when the report names one).
+ * One result per report, in order.
  */
-export async function markTaskStarted(prisma: PrismaClient, report: TaskReport, leaseMs: number): Promise<ReportResult> {
-  const rows = await prisma.$queryRaw<CurrentRow[]>`
-    WITH cur AS (
-      SELECT id, attempt, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+export async function markTasksStarted(prisma: PrismaClient, reports: TaskReport[], leaseMs: number): Promise<ReportResult[]> {
+  if (reports.length === 0) return [];
+  const { ids, attempts, workers } = arrays(reports);
+  const rows = await prisma.$queryRaw<BatchRow[]>`
+    WITH r AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) WITH ORDINALITY AS r(id, attempt, worker_id, ord)
+    ), cur AS (
+      SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
+       WHERE t.id IN (SELECT id FROM r) ORDER BY t.id FOR UPDATE
     ), upd AS (
       UPDATE tasks t SET status = 'RUNNING', started_at = now(),
              lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-        FROM cur
-       WHERE t.id = cur.id AND cur.status = 'PICKED'
-         AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
-         AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
+        FROM r JOIN cur ON cur.id = r.id
+       WHERE t.id = r.id AND cur.status = 'PICKED'
+         AND (r.attempt = 0 OR cur.attempt = r.attempt)
+         AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
       RETURNING t.id, t.attempt
     ), att AS (
       UPDATE task_attempts a SET started_at = now() FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
     )
-    SELECT cur.attempt, cur.status, cur.worker_id, EXISTS (SELECT 1 FROM upd) AS changed, NULL::text AS new_status
-      FROM cur`;
-  return toResult(rows, report, (row) => row.status === "RUNNING" || row.status === "COMPLETED");
+    SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, NULL::text AS new_status
+      FROM r LEFT JOIN cur ON cur.id = r.id LEFT JOIN upd ON upd.id = r.id`;
+  return toResults(rows, reports, (row) => row.status === "RUNNING" || row.status === "COMPLETED");
+}
+
+/** STARTED for one report: see {@linkcode markTasksStarted}. */
+export async function markTaskStarted(prisma: PrismaClient, report: TaskReport, leaseMs: number): Promise<ReportResult> {
+  return (await markTasksStarted(prisma, [report], leaseMs))[0]!;
 }
 
 /**
- * COMPLETE: PICKED or RUNNING -> COMPLETED, with the handler's result, progress 100, the lease
- * released, the attempt closed and the worker's counter raised. Fenced like {@linkcode markTaskStarted}.
+ * COMPLETE, for many reports in one statement: PICKED or RUNNING -> COMPLETED, with each handler's
+ * result, progress 100, the lease released, the attempt closed and the workers' counters raised.
+ * Fenced like {@linkcode markTasksStarted}. One result per report, in order.
  */
-export async function completeTask(
+export async function completeTasks(
   prisma: PrismaClient,
-  report: TaskReport & { resultJson: string | null },
-): Promise<ReportResult> {
-  const rows = await prisma.$queryRaw<CurrentRow[]>`
-    WITH cur AS (
-      SELECT id, attempt, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+  reports: (TaskReport & { resultJson: string | null })[],
+): Promise<ReportResult[]> {
+  if (reports.length === 0) return [];
+  const { ids, attempts, workers } = arrays(reports);
+  const results = reports.map((r) => r.resultJson);
+  const rows = await prisma.$queryRaw<BatchRow[]>`
+    WITH r AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[])
+               WITH ORDINALITY AS r(id, attempt, worker_id, result, ord)
+    ), cur AS (
+      SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
+       WHERE t.id IN (SELECT id FROM r) ORDER BY t.id FOR UPDATE
     ), upd AS (
       UPDATE tasks t SET status = 'COMPLETED', completed_at = now(), started_at = coalesce(t.started_at, now()),
-             result = ${report.resultJson}::jsonb, progress = 100, lease_expires_at = NULL, updated_at = now()
-        FROM cur
-       WHERE t.id = cur.id AND cur.status IN ('PICKED', 'RUNNING')
-         AND (${report.attempt}::int = 0 OR cur.attempt = ${report.attempt}::int)
-         AND (${report.workerId}::bigint = 0 OR cur.worker_id IS NULL OR cur.worker_id = ${report.workerId}::bigint)
+             result = r.result::jsonb, progress = 100, lease_expires_at = NULL, updated_at = now()
+        FROM r JOIN cur ON cur.id = r.id
+       WHERE t.id = r.id AND cur.status IN ('PICKED', 'RUNNING')
+         AND (r.attempt = 0 OR cur.attempt = r.attempt)
+         AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
       RETURNING t.id, t.attempt, t.worker_id
     ), att AS (
       UPDATE task_attempts a SET finished_at = now(), started_at = coalesce(a.started_at, now()), outcome = 'COMPLETED'
         FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
     ), w AS (
-      UPDATE workers SET tasks_completed = tasks_completed + 1 FROM upd WHERE workers.id = upd.worker_id
+      UPDATE workers SET tasks_completed = tasks_completed + c.n
+        FROM (SELECT worker_id, count(*) AS n FROM upd WHERE worker_id IS NOT NULL GROUP BY worker_id) c
+       WHERE workers.id = c.worker_id
     )
-    SELECT cur.attempt, cur.status, cur.worker_id, EXISTS (SELECT 1 FROM upd) AS changed, 'COMPLETED' AS new_status
-      FROM cur`;
-  return toResult(rows, report, (row) => row.status === "COMPLETED");
+    SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, 'COMPLETED' AS new_status
+      FROM r LEFT JOIN cur ON cur.id = r.id LEFT JOIN upd ON upd.id = r.id`;
+  return toResults(rows, reports, (row) => row.status === "COMPLETED");
+}
+
+/** COMPLETE for one report: see {@linkcode completeTasks}. */
+export async function completeTask(
+  prisma: PrismaClient,
+  report: TaskReport & { resultJson: string | null },
+): Promise<ReportResult> {
+  return (await completeTasks(prisma, [report]))[0]!;
 }
 
 /**

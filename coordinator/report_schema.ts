@@ -11,6 +11,7 @@ export const heartbeatSchema = z.object({
   handlers: z.array(z.string().min(1).max(200)).max(1000),
   in_flight: uint32,
   draining: z.boolean(),
+  batch_dispatch: z.boolean(),
 });
 
 /** A status report as accepted from the wire. */

@@ -7,6 +7,8 @@ export interface RegisteredWorker<Client> {
   capacity: number;
   handlers: string[];
   draining: boolean;
+  /** It takes many tasks in one SubmitTasks call. */
+  batchDispatch: boolean;
   /** Local monotonic time (ms) of the last heartbeat. */
   lastBeatAt: number;
   /** Attempts dispatched to it and not yet finished, keyed `${taskId}/${attempt}`. */
@@ -43,6 +45,7 @@ export class WorkerRegistry<Client> {
       known.capacity = beat.capacity;
       known.handlers = beat.handlers;
       known.draining = beat.draining;
+      known.batchDispatch = beat.batchDispatch ?? false;
       known.lastBeatAt = now;
       known.suspended = false;
       return { result: "updated", lost: [] };
@@ -54,6 +57,7 @@ export class WorkerRegistry<Client> {
       capacity: beat.capacity,
       handlers: beat.handlers,
       draining: beat.draining,
+      batchDispatch: beat.batchDispatch ?? false,
       lastBeatAt: now,
       inFlight: new Set(),
       suspended: false,

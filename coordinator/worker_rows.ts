@@ -8,6 +8,8 @@ export interface WorkerBeat {
   handlers: string[];
   inFlight: number;
   draining: boolean;
+  /** It implements WorkerService.SubmitTasks. */
+  batchDispatch?: boolean;
 }
 
 /**

@@ -14,6 +14,12 @@ export type { ClientTaskResponse } from "./_generated/grpcapi/ClientTaskResponse
 export type { HeartbeatRequest, HeartbeatRequest__Output } from "./_generated/grpcapi/HeartbeatRequest.ts";
 export type { HeartbeatResponse, HeartbeatResponse__Output } from "./_generated/grpcapi/HeartbeatResponse.ts";
 export type { ProgressReport, ProgressReport__Output } from "./_generated/grpcapi/ProgressReport.ts";
+export type { ReportBatchRequest, ReportBatchRequest__Output } from "./_generated/grpcapi/ReportBatchRequest.ts";
+export type { ReportBatchResponse, ReportBatchResponse__Output } from "./_generated/grpcapi/ReportBatchResponse.ts";
+export type { ReportResult, ReportResult__Output } from "./_generated/grpcapi/ReportResult.ts";
+export type { ReportCode__Output } from "./_generated/grpcapi/ReportCode.ts";
+export type { TaskBatch, TaskBatch__Output } from "./_generated/grpcapi/TaskBatch.ts";
+export type { TaskBatchResponse, TaskBatchResponse__Output } from "./_generated/grpcapi/TaskBatchResponse.ts";
 export type { TaskRequest, TaskRequest__Output } from "./_generated/grpcapi/TaskRequest.ts";
 export type { TaskResponse, TaskResponse__Output } from "./_generated/grpcapi/TaskResponse.ts";
 export type { TaskStatus__Output } from "./_generated/grpcapi/TaskStatus.ts";

@@ -17,7 +17,7 @@ beforeAll(async () => {
     DATABASE_URL: db.url,
     COORDINATOR_PORT: "0",
     HEARTBEAT_INTERVAL_MS: "300",
-    HEARTBEAT_MISSES: "3",
+    HEARTBEAT_MISSES: "6",
   });
   address = `127.0.0.1:${coordinator.ready["port"]}`;
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { eventually, killAll, type RunningProcess, startProcess } from "./_process.ts";
 
-const fast = { HEARTBEAT_INTERVAL_MS: "300", HEARTBEAT_MISSES: "3" };
+const fast = { HEARTBEAT_INTERVAL_MS: "300", HEARTBEAT_MISSES: "6" };
 
 let db: TestDb;
 let coordinator: RunningProcess;

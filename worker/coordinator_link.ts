@@ -10,6 +10,7 @@ import {
 } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { classifyCallError, describeCallError, grpcCode } from "./_grpc_errors.ts";
+import { createReportBatcher } from "./_report_batcher.ts";
 import { type RetryOptions, retryWithJitter } from "./_retry.ts";
 
 /** One attempt of one task, as reports name it (`attempt` 0 = a seed coordinator did not send one). */
@@ -97,6 +98,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   let beatInFlight: Promise<boolean> | undefined;
   let heartbeatFailing = false;
   let progressSupported = true;
+  const batcher = createReportBatcher({ client, workerId: options.workerId, callTimeoutMs });
 
   function call<Req, Res>(method: Unary<Req, Res>, request: Req, timeoutMs = callTimeoutMs): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
@@ -118,6 +120,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       handlers: [...options.handlerNames],
       in_flight: load.inFlight,
       draining: load.draining,
+      batch_dispatch: true,
     };
     const method: Unary<HeartbeatRequest, HeartbeatResponse__Output> = (r, o, cb) => client.SendHeartbeat(r, o, cb);
     beatInFlight = call(method, request, Math.min(callTimeoutMs, Math.max(options.heartbeatIntervalMs, 1000)))
@@ -150,10 +153,8 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   async function report(ref: AttemptRef, request: UpdateTaskStatusRequest): Promise<ReportOutcome> {
     if (closing.signal.aborted) return "cancelled";
     const fields = { task_id: ref.taskId, attempt: ref.attempt, status: String(request.status) };
-    const method: Unary<UpdateTaskStatusRequest, UpdateTaskStatusResponse> = (r, o, cb) =>
-      client.UpdateTaskStatus(r, o, cb);
     try {
-      const response = await retryWithJitter(() => call(method, request), {
+      const response = await retryWithJitter(() => batcher.send(request), {
         ...options.retry,
         signal: closing.signal,
         shouldRetry: (error) => classifyCallError(error) === "retry",

@@ -24,13 +24,16 @@ interface RecordingCoordinator {
   /** Answer to an UpdateTaskStatus: null = success, else a gRPC status code to fail it with. */
   answer: (request: UpdateTaskStatusRequest__Output) => grpc.status | null;
   updatesOf(taskId: string): UpdateTaskStatusRequest__Output[];
+  /** ReportBatch calls received (each may carry many reports). */
+  batchCalls: number;
   close(): void;
 }
 
-async function startRecordingCoordinator(): Promise<RecordingCoordinator> {
+async function startRecordingCoordinator(batches = true): Promise<RecordingCoordinator> {
   const server = new grpc.Server();
   const coordinator: RecordingCoordinator = {
     target: "",
+    batchCalls: 0,
     heartbeats: [],
     updates: [],
     progress: [],
@@ -48,6 +51,22 @@ async function startRecordingCoordinator(): Promise<RecordingCoordinator> {
       const code = coordinator.answer(call.request);
       if (code === null) callback(null, { success: true });
       else callback({ code, details: code === grpc.status.FAILED_PRECONDITION ? "stale attempt" : "test says no" });
+    },
+    ReportBatch(call, callback) {
+      if (!batches) {
+        callback({ code: grpc.status.UNIMPLEMENTED, details: "a seed coordinator has no ReportBatch" });
+        return;
+      }
+      coordinator.batchCalls++;
+      const codeName = (code: grpc.status | null) =>
+        code === null ? "ACCEPTED" : code === grpc.status.FAILED_PRECONDITION ? "STALE" : code === grpc.status.NOT_FOUND ? "NOT_FOUND" : code === grpc.status.INVALID_ARGUMENT ? "INVALID" : "RETRY";
+      callback(null, {
+        results: call.request.reports.map((report) => {
+          coordinator.updates.push(report);
+          const code = coordinator.answer(report);
+          return { task_id: report.task_id, attempt: report.attempt, code: codeName(code), message: code === null ? "" : "test says no" };
+        }),
+      });
     },
     ReportProgress(call, callback) {
       coordinator.progress.push(call.request);
@@ -77,13 +96,24 @@ function submit(worker: WorkerHandle, request: TaskRequest): Promise<TaskRespons
   });
 }
 
+function submitMany(worker: WorkerHandle, tasks: TaskRequest[]): Promise<TaskResponse__Output[]> {
+  const client = new (loadGrpcApi().WorkerService)(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.SubmitTasks({ tasks }, { deadline: Date.now() + 10_000 }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response?.results ?? []);
+    });
+  });
+}
+
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function setup(options: Partial<WorkerOptions> = {}) {
-  const coordinator = await startRecordingCoordinator();
+async function setup(options: Partial<WorkerOptions> = {}, batches = true) {
+  const coordinator = await startRecordingCoordinator(batches);
   cleanup.push(() => coordinator.close());
   const logger = createTestLogger();
   const worker = await startWorker({
@@ -110,6 +140,7 @@ describe("startWorker()", () => {
       handlers: ["greet", "http", "noop", "sleep"],
       in_flight: 0,
       draining: false,
+      batch_dispatch: true,
     });
     expect(worker.address).toBe(`localhost:${worker.port}`);
     await waitFor(() => coordinator.heartbeats.length >= 3, "more heartbeats on the timer");
@@ -127,6 +158,24 @@ describe("startWorker()", () => {
     expect(Number(started?.started_at)).toBeGreaterThan(1_600_000_000);
     expect(complete).toMatchObject({ status: "COMPLETE", attempt: 2, worker_id: 4_000_000_001, result_json: '{"slept_ms":10}' });
     expect(Number(complete?.completed_at)).toBeGreaterThanOrEqual(Number(started?.started_at));
+  });
+
+  it("sends the reports of many tasks finishing together in few ReportBatch calls", async () => {
+    const { coordinator, worker } = await setup({ poolSize: 50 });
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    await submitMany(worker, ids.map((id) => ({ task_id: id, data: "noop", attempt: 1 })));
+    await waitFor(() => ids.every((id) => coordinator.updatesOf(id).some((u) => u.status === "COMPLETE")), "all COMPLETE");
+    expect(coordinator.updates).toHaveLength(80);
+    expect(coordinator.batchCalls).toBeLessThan(40);
+  });
+
+  it("falls back to one UpdateTaskStatus per report when the coordinator has no ReportBatch (the seed's)", async () => {
+    const { coordinator, worker } = await setup({}, false);
+    const taskId = randomUUID();
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE"]);
+    expect(coordinator.batchCalls).toBe(0);
   });
 
   it("runs a seed dispatch (task_id and data only) as simulated work and reports without an attempt", async () => {

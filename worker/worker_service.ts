@@ -1,6 +1,13 @@
 import { type ServerUnaryCall, type sendUnaryData, status as GrpcStatus } from "@grpc/grpc-js";
 import { z } from "zod";
-import type { CancelTaskRequest__Output, TaskRequest__Output, TaskResponse, WorkerServiceHandlers } from "../proto/mod.ts";
+import type {
+  CancelTaskRequest__Output,
+  TaskBatch__Output,
+  TaskBatchResponse,
+  TaskRequest__Output,
+  TaskResponse,
+  WorkerServiceHandlers,
+} from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import type { TaskPool } from "./task_pool.ts";
 
@@ -38,42 +45,59 @@ const taskRequest = z.object({
  */
 export function createWorkerService(options: WorkerServiceOptions): WorkerServiceHandlers {
   const { pool, logger } = options;
+
+  /** Validates one task request and hands it to the pool: its answer, or why it is invalid. */
+  function accept(raw: TaskRequest__Output): TaskResponse | { details: string } {
+    const parsed = taskRequest.safeParse(raw);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => issue.message).join("; ");
+      logger.warn("SubmitTask refused: invalid request", { task_id: raw.task_id, error: details });
+      return { details };
+    }
+    const request = parsed.data;
+    const fields = { task_id: request.task_id, attempt: request.attempt, command: request.data };
+    const outcome = pool.submit({
+      taskId: request.task_id,
+      attempt: request.attempt,
+      command: request.data,
+      payloadJson: request.payload_json,
+      timeoutMs: request.timeout_ms,
+    });
+    switch (outcome) {
+      case "accepted":
+        logger.debug("task accepted", { ...fields, in_flight: pool.inFlight });
+        return { task_id: request.task_id, success: true, message: "accepted" };
+      case "duplicate":
+        logger.info("task already accepted: repeat ignored", fields);
+        return { task_id: request.task_id, success: true, message: "already accepted" };
+      case "draining":
+        logger.info("task refused: draining", fields);
+        return { task_id: request.task_id, success: false, message: "draining" };
+      case "full":
+        logger.warn("task refused: wait queue full", { ...fields, in_flight: pool.inFlight });
+        return { task_id: request.task_id, success: false, message: "busy" };
+    }
+  }
+
   return {
     SubmitTask(call: ServerUnaryCall<TaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {
-      const parsed = taskRequest.safeParse(call.request);
-      if (!parsed.success) {
-        const details = parsed.error.issues.map((issue) => issue.message).join("; ");
-        logger.warn("SubmitTask refused: invalid request", { task_id: call.request.task_id, error: details });
-        callback({ code: GrpcStatus.INVALID_ARGUMENT, details });
+      const answer = accept(call.request);
+      if ("details" in answer) callback({ code: GrpcStatus.INVALID_ARGUMENT, details: answer.details });
+      else callback(null, answer);
+    },
+
+    SubmitTasks(call: ServerUnaryCall<TaskBatch__Output, TaskBatchResponse>, callback: sendUnaryData<TaskBatchResponse>) {
+      const tasks = call.request.tasks ?? [];
+      if (tasks.length > 10_000) {
+        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: "a TaskBatch holds at most 10000 tasks" });
         return;
       }
-      const request = parsed.data;
-      const fields = { task_id: request.task_id, attempt: request.attempt, command: request.data };
-      const outcome = pool.submit({
-        taskId: request.task_id,
-        attempt: request.attempt,
-        command: request.data,
-        payloadJson: request.payload_json,
-        timeoutMs: request.timeout_ms,
+      callback(null, {
+        results: tasks.map((task) => {
+          const answer = accept(task);
+          return "details" in answer ? { task_id: task.task_id, success: false, message: answer.details } : answer;
+        }),
       });
-      switch (outcome) {
-        case "accepted":
-          logger.debug("task accepted", { ...fields, in_flight: pool.inFlight });
-          callback(null, { task_id: request.task_id, success: true, message: "accepted" });
-          return;
-        case "duplicate":
-          logger.info("task already accepted: repeat ignored", fields);
-          callback(null, { task_id: request.task_id, success: true, message: "already accepted" });
-          return;
-        case "draining":
-          logger.info("task refused: draining", fields);
-          callback(null, { task_id: request.task_id, success: false, message: "draining" });
-          return;
-        case "full":
-          logger.warn("task refused: wait queue full", { ...fields, in_flight: pool.inFlight });
-          callback(null, { task_id: request.task_id, success: false, message: "busy" });
-          return;
-      }
     },
 
     CancelTask(call: ServerUnaryCall<CancelTaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {

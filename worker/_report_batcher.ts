@@ -1,0 +1,93 @@
+// Private to worker/: coalesces status reports into ReportBatch calls.
+import * as grpc from "@grpc/grpc-js";
+import type {
+  CoordinatorServiceClient,
+  ReportBatchResponse__Output,
+  UpdateTaskStatusRequest,
+  UpdateTaskStatusResponse,
+} from "../proto/mod.ts";
+
+/** A gRPC-shaped error for one report of a batch, classified like a unary call's error. */
+export interface ReportError {
+  code: grpc.status;
+  details: string;
+}
+
+const codeOf: Record<string, grpc.status> = {
+  STALE: grpc.status.FAILED_PRECONDITION,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  INVALID: grpc.status.INVALID_ARGUMENT,
+  RETRY: grpc.status.UNAVAILABLE,
+};
+
+interface Pending {
+  request: UpdateTaskStatusRequest;
+  resolve: (response: UpdateTaskStatusResponse) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Sends status reports in batches: a report waits only while a batch is on the wire (so an idle
+ * worker's report leaves at once), then everything that gathered goes in the next ReportBatch call,
+ * up to `maxBatch`. Each report's promise settles with its own result: resolved when accepted,
+ * rejected with a gRPC-shaped error ({@linkcode ReportError}) otherwise, so the caller's retry and
+ * stale handling work as for a unary call. A coordinator without ReportBatch (UNIMPLEMENTED, e.g.
+ * the seed's) switches the batcher to one UpdateTaskStatus call per report for good.
+ */
+export function createReportBatcher(options: {
+  client: CoordinatorServiceClient;
+  workerId: number;
+  callTimeoutMs: number;
+  maxBatch?: number;
+}): { send(request: UpdateTaskStatusRequest): Promise<UpdateTaskStatusResponse> } {
+  const maxBatch = options.maxBatch ?? 500;
+  const queue: Pending[] = [];
+  let inFlight = false;
+  let batchSupported = true;
+
+  const unary = (p: Pending) =>
+    options.client.UpdateTaskStatus(p.request, { deadline: Date.now() + options.callTimeoutMs }, (error, response) => {
+      if (error) p.reject(error);
+      else p.resolve(response ?? { success: true });
+    });
+
+  const flush = () => {
+    if (inFlight || queue.length === 0) return;
+    if (!batchSupported) {
+      for (const p of queue.splice(0)) unary(p);
+      return;
+    }
+    const batch = queue.splice(0, maxBatch);
+    inFlight = true;
+    options.client.ReportBatch(
+      { worker_id: options.workerId, reports: batch.map((p) => p.request) },
+      { deadline: Date.now() + options.callTimeoutMs },
+      (error, response?: ReportBatchResponse__Output) => {
+        inFlight = false;
+        if (error?.code === grpc.status.UNIMPLEMENTED) {
+          batchSupported = false;
+          for (const p of batch) unary(p);
+        } else if (error) {
+          for (const p of batch) p.reject(error);
+        } else {
+          batch.forEach((p, i) => {
+            const result = response?.results?.[i];
+            if (!result) return p.reject({ code: grpc.status.UNAVAILABLE, details: "no result for this report" } satisfies ReportError);
+            if (result.code === "ACCEPTED") return p.resolve({ success: true });
+            p.reject({ code: codeOf[result.code] ?? grpc.status.UNKNOWN, details: result.message } satisfies ReportError);
+          });
+        }
+        flush();
+      },
+    );
+  };
+
+  return {
+    send: (request) =>
+      new Promise<UpdateTaskStatusResponse>((resolve, reject) => {
+        queue.push({ request, resolve, reject });
+        // On the next tick, so reports made in the same turn (many finished tasks) share a call.
+        if (!inFlight) queueMicrotask(flush);
+      }),
+  };
+}
