@@ -13,8 +13,8 @@ COPY proto/api.proto proto/
 RUN npm ci && npm cache clean --force
 
 COPY . .
-# The dashboard, when a build script exists; then drop what only building and testing need.
-RUN npm run --if-present build && npm prune --omit=dev
+# The dashboard (web/dist, served by the server), then drop what only building and testing need.
+RUN npm run --if-present build:web && npm prune --omit=dev
 
 ENV NODE_ENV=production \
     LOG_FORMAT=json
