@@ -30,6 +30,7 @@ const COLORS: Record<string, string> = {
   coordinator: "\x1b[36m",
   server: "\x1b[35m",
   postgres: "\x1b[33m",
+  web: "\x1b[32m",
 };
 const PREFIX_WIDTH = 12;
 

@@ -3,6 +3,7 @@
 // 1. Settings are parsed once. The database is DATABASE_URL, else POSTGRES_*, else an embedded
 //    PostgreSQL (data in .data/postgres, kept between runs) on EMBEDDED_PG_PORT.
 // 2. Migrations are applied.
+//    The dashboard is built into web/dist on the first run (npm run build:web).
 // 3. coordinator/main.ts, then server/main.ts run as child processes (the server starts WORKERS local
 //    workers through its scaler). Their log lines are re-printed with a prefix (JSON stays JSON when
 //    stdout is not a terminal). Once both log `{"msg":"ready"}`, where to look is printed.
@@ -14,6 +15,7 @@ import { z } from "zod";
 import { intSetting, portSetting } from "../shared/mod.ts";
 import { applyMigrations } from "../prisma/mod.ts";
 import { cliSettings, parseSettingsOrExit } from "./_cli.ts";
+import { buildDashboardIfMissing } from "./_dashboard.ts";
 import { type LaunchDatabase, openLaunchDatabase, repoRoot } from "./_database.ts";
 import { createLaunchOutput } from "./_output.ts";
 import { assertPortsFree } from "./_ports.ts";
@@ -48,6 +50,7 @@ let database: LaunchDatabase | undefined;
 let databaseStarting: Promise<LaunchDatabase> | undefined;
 const children: Supervised[] = [];
 let shuttingDown: Promise<void> | undefined;
+const startAborted = new AbortController();
 
 /** Stops everything this launcher started, in order, then exits with `exitCode`. */
 function shutdown(exitCode: number, reason: string): Promise<void> {
@@ -55,6 +58,7 @@ function shutdown(exitCode: number, reason: string): Promise<void> {
     log.info(`already stopping (anything left is killed ${SHUTDOWN_TIMEOUT_MS / 1000} s after the first request)`);
     return shuttingDown;
   }
+  startAborted.abort();
   shuttingDown = (async () => {
     log.info(
       children.length > 0 ? `stopping (${reason}): server first (it drains its workers), then the coordinator` : `stopping (${reason})`,
@@ -168,6 +172,14 @@ async function main(): Promise<void> {
     { port: settings.SCHEDULER_PORT, setting: "SCHEDULER_PORT", env: process.env },
   ]);
 
+  // The dashboard builds (first run only) while the database starts.
+  const dashboardBuilt = buildDashboardIfMissing({
+    repoRoot,
+    log,
+    onLine: (line, stream) => output.relay("web", line, stream),
+    npmCli: process.env["npm_execpath"],
+    signal: startAborted.signal,
+  });
   databaseStarting = openLaunchDatabase(settings, process.env, log);
   database = await databaseStarting;
   if (shuttingDown) return;
@@ -175,6 +187,9 @@ async function main(): Promise<void> {
 
   const applied = await applyMigrations(database.url, (line) => log.debug(line, { step: "migrate" }));
   log.info(applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
+  if (shuttingDown) return;
+
+  await dashboardBuilt;
   if (shuttingDown) return;
 
   const shared = { DATABASE_URL: database.url };
