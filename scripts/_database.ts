@@ -2,7 +2,8 @@
 // server (started for as long as the script runs, data in .data/postgres).
 import { spawn } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
+import { z } from "zod";
 import pg from "pg";
 import { databaseSettings, databaseUrlFromSettings, intSetting, type Logger } from "../shared/mod.ts";
 import { defaultEmbeddedDatabase, defaultEmbeddedDataDir, defaultEmbeddedPort } from "../prisma/mod.ts";
@@ -16,6 +17,8 @@ export const launchDatabaseSettings = {
   ...databaseSettings,
   /** Port of the embedded server (used when neither DATABASE_URL nor POSTGRES_HOST/POSTGRES_DB is set). */
   EMBEDDED_PG_PORT: intSetting(defaultEmbeddedPort, 1, 65535),
+  /** Folder of the embedded server's files (default .data/postgres in the repository). */
+  EMBEDDED_PG_DATA: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().optional()),
 };
 
 /** The database a launch script uses. */
@@ -71,6 +74,7 @@ type HelperMessage =
  * group of its own so that Ctrl-C reaches it only through {@linkcode LaunchDatabase.stop}.
  */
 async function startEmbedded(
+  dataDirectory: string,
   port: number,
   portSettingValue: string | undefined,
   log: Logger,
@@ -81,12 +85,12 @@ async function startEmbedded(
       "--import",
       "tsx",
       fileURLToPath(new URL("./_embedded_postgres_process.ts", import.meta.url)),
-      JSON.stringify({ dataDir: defaultEmbeddedDataDir, port, database: defaultEmbeddedDatabase }),
+      JSON.stringify({ dataDir: dataDirectory, port, database: defaultEmbeddedDatabase }),
     ],
     { cwd: repoRoot, detached: true, stdio: ["ignore", "ignore", "inherit", "ipc"] },
   );
   const exited = new Promise<void>((resolve) => helper.once("exit", () => resolve()));
-  const dataDir = relative(repoRoot, defaultEmbeddedDataDir) || defaultEmbeddedDataDir;
+  const dataDir = relative(repoRoot, dataDirectory) || dataDirectory;
   let onEarlyExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
   const ready = await new Promise<Extract<HelperMessage, { type: "ready" }>>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -115,7 +119,7 @@ async function startEmbedded(
   }).finally(() => {
     if (onEarlyExit) helper.off("exit", onEarlyExit);
   });
-  const same = ready.dataDirectory !== null && pathToFileURL(ready.dataDirectory).href === pathToFileURL(defaultEmbeddedDataDir).href;
+  const same = ready.dataDirectory !== null && pathToFileURL(ready.dataDirectory).href === pathToFileURL(dataDirectory).href;
   if (ready.startedHere) {
     log.info("started the embedded PostgreSQL", { port, data: dataDir });
   } else if (same) {
@@ -167,12 +171,18 @@ export async function openLaunchDatabase(
     POSTGRES_HOST?: string | undefined;
     POSTGRES_PORT?: number | undefined;
     EMBEDDED_PG_PORT: number;
+    EMBEDDED_PG_DATA?: string | undefined;
   },
   env: Record<string, string | undefined>,
   log: Logger,
 ): Promise<LaunchDatabase> {
   const configured = databaseUrlFromSettings(settings);
-  if (configured === undefined) return await startEmbedded(settings.EMBEDDED_PG_PORT, env["EMBEDDED_PG_PORT"], log);
+  if (configured === undefined) return await startEmbedded(
+      settings.EMBEDDED_PG_DATA ? resolve(settings.EMBEDDED_PG_DATA) : defaultEmbeddedDataDir,
+      settings.EMBEDDED_PG_PORT,
+      env["EMBEDDED_PG_PORT"],
+      log,
+    );
   const source = settings.DATABASE_URL ? "DATABASE_URL" : "POSTGRES_*";
   const displayUrl = hidePassword(configured);
   await assertReachable(configured, source, displayUrl);

@@ -22,7 +22,7 @@ import { assertPortsFree } from "./_ports.ts";
 import { takeOverStopSignals, whenParentExits } from "./_signals.ts";
 import { type Supervised, supervise } from "./_supervisor.ts";
 
-const SHUTDOWN_TIMEOUT_MS = 20_000;
+const SHUTDOWN_TIMEOUT_MS = 45_000; // above the server's WORKER_STOP_TIMEOUT_MS (40 s): workers drain first
 const READY_TIMEOUT_MS = 120_000;
 
 const settingsShape = {

@@ -97,3 +97,27 @@ export function jsonType(value: unknown): string {
 
 /** Loose UUID text (any version), what PostgreSQL's uuid type accepts in canonical form. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The route for `path`: an exact key of `routes`, else a key with `:name` segments
+ * (`/api/tasks/:id/cancel`), whose matched segments come back as `params` (as sent, not decoded).
+ */
+export function matchRoute<R>(routes: ReadonlyMap<string, R>, path: string): { route: R; params: Record<string, string> } | undefined {
+  const exact = routes.get(path);
+  if (exact) return { route: exact, params: {} };
+  const segments = path.split("/");
+  for (const [pattern, route] of routes) {
+    if (!pattern.includes("/:")) continue;
+    const parts = pattern.split("/");
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = parts.every((part, i) => {
+      const segment = segments[i] ?? "";
+      if (!part.startsWith(":")) return part === segment;
+      params[part.slice(1)] = segment;
+      return segment !== "";
+    });
+    if (matches) return { route, params };
+  }
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { CHANNELS, listenForNotifications, type NotificationListener } from "../prisma/mod.ts";
-import { TASK_STATUSES, type Logger, type TaskStatusName } from "../shared/mod.ts";
+import { isTerminalStatus, TASK_STATUSES, type Logger, type TaskStatusName } from "../shared/mod.ts";
 import { workerName } from "./_views.ts";
 
 /** How an activity log entry reads in the dashboard. */
@@ -69,6 +69,13 @@ export interface EventHub {
   taskChangesSince(id: number): TaskChangeEvent[] | null;
   /** Adds an entry to the activity log (e.g. the worker scaler's "started Worker-7"). */
   record(level: ActivityLevel, msg: string): ActivityEntry;
+  /**
+   * Says that an operator is about to move tasks `taskIds` to `status` (cancel: CANCELLED, retry:
+   * SCHEDULED), so the line derived from that change's notification names the operator ("Task
+   * 0b7e8c2a retried by an operator after 3 attempts") rather than guessing. Call it before making the
+   * change; call the returned function when the change was refused. Unused marks lapse after 60 s.
+   */
+  expectOperatorChange(taskIds: readonly string[], status: TaskStatusName): () => void;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: HubEvent) => void): () => void;
   /** Stops listening. */
@@ -79,6 +86,7 @@ export interface EventHub {
 export const ACTIVITY_LOG_SIZE = 250;
 const TASK_CHANGE_RING = 500;
 const TRACKED_TASKS = 20_000;
+const OPERATOR_MARK_MS = 60_000;
 
 /** Options for {@linkcode createEventHub}. */
 export interface EventHubOptions {
@@ -130,8 +138,13 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
   const listeners = new Set<(event: HubEvent) => void>();
   const activityRing: ActivityEntry[] = [];
   const taskRing: TaskChangeEvent[] = [];
-  /** Last status seen per task, to tell a status change from a progress update. */
+  /**
+   * Last status seen per task (terminal ones too, so a retry out of DEAD is recognised), to tell a
+   * status change from a progress update. Bounded: the oldest entries go first.
+   */
   const lastStatus = new Map<string, TaskStatusName>();
+  /** Changes an operator announced (`expectOperatorChange`), by task id. */
+  const operatorMarks = new Map<string, { status: TaskStatusName; until: number }>();
   let nextActivityId = 1;
   let nextTaskEventId = 1;
   let nextWorkerEventId = 1;
@@ -157,7 +170,6 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
 
   const remember = (id: string, status: TaskStatusName) => {
     lastStatus.delete(id);
-    if (status === "COMPLETED" || status === "FAILED" || status === "DEAD" || status === "CANCELLED") return;
     lastStatus.set(id, status);
     if (lastStatus.size > TRACKED_TASKS) {
       const oldest = lastStatus.keys().next();
@@ -165,13 +177,27 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
     }
   };
 
+  /** True (once) when an operator announced this change. */
+  const takeOperatorMark = (row: TaskChangeRow): boolean => {
+    const mark = operatorMarks.get(row.id);
+    if (!mark || mark.status !== row.status) return false;
+    operatorMarks.delete(row.id);
+    return mark.until >= Date.now();
+  };
+
   const describeTaskRow = (row: TaskChangeRow): [ActivityLevel, string] | null => {
     const previous = lastStatus.get(row.id);
     remember(row.id, row.status);
+    const byOperator = takeOperatorMark(row);
     if (previous === row.status) return null; // a progress update
     const task = `Task ${shortId(row.id)}`;
+    const was = previous === undefined ? "" : ` (was ${previous})`;
     switch (row.status) {
       case "SCHEDULED":
+        // Only an operator moves a task out of a terminal state.
+        if (byOperator || (previous !== undefined && isTerminalStatus(previous))) {
+          return ["info", `${task} retried by an operator after ${plural(row.attempt, "attempt")}${was}`];
+        }
         return row.attempt > 0 ? ["info", `${task} requeued for a retry after attempt ${row.attempt}`] : null;
       case "PICKED":
         return ["info", `${task} picked${row.workerId === null ? "" : ` by ${workerName(row.workerId)}`} (attempt ${row.attempt})`];
@@ -186,7 +212,8 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
       case "DEAD":
         return ["error", `${task} is dead after ${plural(row.attempt, "attempt")}`];
       case "CANCELLED":
-        return ["info", `${task} cancelled`];
+        // Only an operator cancels (the server's task.cancel / POST /api/tasks/<id>/cancel).
+        return ["info", `${task} cancelled by an operator${previous === undefined ? "" : ` (was ${previous}${onWorker(row.workerId)})`}`];
     }
   };
 
@@ -295,6 +322,17 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
       return taskRing.filter((e) => e.id > id);
     },
     record,
+    expectOperatorChange: (taskIds, status) => {
+      const until = Date.now() + OPERATOR_MARK_MS;
+      for (const id of taskIds) operatorMarks.set(id, { status, until });
+      if (operatorMarks.size > TRACKED_TASKS) {
+        const now = Date.now();
+        for (const [id, mark] of operatorMarks) if (mark.until < now) operatorMarks.delete(id);
+      }
+      return () => {
+        for (const id of taskIds) if (operatorMarks.get(id)?.until === until) operatorMarks.delete(id);
+      };
+    },
     subscribe: (fn) => {
       listeners.add(fn);
       return () => void listeners.delete(fn);

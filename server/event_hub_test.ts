@@ -57,6 +57,33 @@ describe("the event hub's activity log", () => {
     expect(hub.activity()[0]?.ts).toBe("2026-01-01T00:00:00.000Z");
   });
 
+  it("`createEventHub()` names the operator when a task is cancelled or retried out of a terminal state", () => {
+    const h = createEventHub({ log: captureLogger().log });
+    const row = (taskId: string, status: string, attempt: number) =>
+      JSON.stringify({ op: "U", n: 1, rows: [{ id: taskId, status, attempt, worker_id: 7, command: "x", progress: 0 }] });
+    const [a, b, c, d] = ["aaaaaaaa", "bbbbbbbb", "cccccccc", "dddddddd"].map((p) => `${p}-1111-4222-8333-444455556666`);
+    h.inject(CHANNELS.tasks, row(a!, "RUNNING", 2));
+    h.inject(CHANNELS.tasks, row(a!, "CANCELLED", 2));
+    h.inject(CHANNELS.tasks, row(b!, "DEAD", 3));
+    h.inject(CHANNELS.tasks, row(b!, "SCHEDULED", 3));
+    // A task this hub never saw before: announced by the server that retries it...
+    h.expectOperatorChange([c!], "SCHEDULED");
+    h.inject(CHANNELS.tasks, row(c!, "SCHEDULED", 3));
+    // ... or announced and then withdrawn (the retry was refused): no operator named.
+    h.expectOperatorChange([d!], "SCHEDULED")();
+    h.inject(CHANNELS.tasks, row(d!, "SCHEDULED", 1));
+    h.inject(CHANNELS.tasks, row(d!, "DEAD", 3));
+    expect(h.activity().map((e) => [e.level, e.msg])).toEqual([
+      ["info", "Task aaaaaaaa started on Worker-7"],
+      ["info", "Task aaaaaaaa cancelled by an operator (was RUNNING on Worker-7)"],
+      ["error", "Task bbbbbbbb is dead after 3 attempts"],
+      ["info", "Task bbbbbbbb retried by an operator after 3 attempts (was DEAD)"],
+      ["info", "Task cccccccc retried by an operator after 3 attempts"],
+      ["info", "Task dddddddd requeued for a retry after attempt 1"],
+      ["error", "Task dddddddd is dead after 3 attempts"],
+    ]);
+  });
+
   it("`createEventHub()` keeps the last 250 entries", () => {
     for (let i = 0; i < 300; i++) hub.record("info", `line ${i}`);
     const log = hub.activity();
@@ -140,6 +167,21 @@ describe("subscriptions and streams on a real database", () => {
     expect(second.total).toBe(first.total + 1);
     controller.abort();
     await iterator.return?.(undefined);
+  });
+
+  it("cancelling, retrying and a task going DEAD each show in the activity log", async () => {
+    const caller = createCaller(t.server.context);
+    const messages = () => t.server.hub.activity().map((e) => e.msg).join("\n");
+    const running = await t.db.prisma.task.create({ data: { command: "op", scheduledAt: new Date(), status: "RUNNING", attempt: 1, workerId: 3n } });
+    await caller.task.cancel({ id: running.id });
+    await expect.poll(messages).toContain(`Task ${running.id.slice(0, 8)} cancelled by an operator (was RUNNING on Worker-3)`);
+    await caller.task.retry({ id: running.id });
+    await expect.poll(messages).toContain(`Task ${running.id.slice(0, 8)} retried by an operator after 1 attempt (was CANCELLED)`);
+    // The coordinator gives up on a task (what failTask does on the last attempt).
+    await t.db.prisma.$executeRaw`UPDATE tasks SET status = 'DEAD', attempt = 3, failed_at = now() WHERE id = ${running.id}::uuid`;
+    await expect.poll(messages).toContain(`Task ${running.id.slice(0, 8)} is dead after 3 attempts`);
+    await caller.task.retryMany({ command: "op" });
+    await expect.poll(messages).toContain("Operator retried 1 DEAD task with command op");
   });
 
   it("`GET /api/logs` answers the activity log as [{ts, level, msg}]", async () => {

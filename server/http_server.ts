@@ -4,7 +4,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { PrismaClient } from "../prisma/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { describeDatabaseError, isDatabaseUnavailable } from "./_database_errors.ts";
-import { HttpError, readJsonBody, sendError } from "./_http.ts";
+import { HttpError, matchRoute, readJsonBody, sendError } from "./_http.ts";
 import { appRouter } from "./app_router.ts";
 import { createEventHub, type EventHub } from "./event_hub.ts";
 import { workerExists } from "./mark_worker_offline.ts";
@@ -115,7 +115,14 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
     return true;
   };
 
-  const handleRest = async (route: RestRoute, path: string, req: IncomingMessage, res: ServerResponse, url: URL) => {
+  const handleRest = async (
+    route: RestRoute,
+    params: Record<string, string>,
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ) => {
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
     const handler = route.methods[method as "GET" | "POST"];
     const allowed = Object.keys(route.methods).join(", ");
@@ -125,7 +132,7 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
       return;
     }
     try {
-      await handler({ req, res, url, body: () => readJsonBody(req, maxBodyBytes) });
+      await handler({ req, res, url, params, body: () => readJsonBody(req, maxBodyBytes) });
     } catch (error) {
       if (res.headersSent) {
         log.error("request failed after the answer started", { path, error: String(error) });
@@ -170,9 +177,9 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
       trpc(req, res);
       return;
     }
-    const route = routes.get(path);
-    if (route) {
-      await handleRest(route, path, req, res, url);
+    const match = matchRoute(routes, path);
+    if (match) {
+      await handleRest(match.route, match.params, path, req, res, url);
       return;
     }
     if (!path.startsWith("/api/") && (await serveStatic(req, res, url.pathname, options.webDistDir ?? null))) return;

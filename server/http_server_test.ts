@@ -114,6 +114,19 @@ describe("the HTTP server without a database", () => {
     expect((await getJson(`${server.url}/healthz`)).status).toBe(503);
   });
 
+  it("answers 503 for cancel and retry too", async () => {
+    const id = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
+    for (const response of [
+      await postJson(`${server.url}/api/tasks/${id}/cancel`, {}),
+      await postJson(`${server.url}/api/tasks/${id}/retry`, {}),
+      await postJson(`${server.url}/api/tasks/retry`, { status: "DEAD" }),
+    ]) {
+      expect(response.status).toBe(503);
+      expect(JSON.stringify(response.body)).toMatch(/Database unavailable: /);
+    }
+    expect((await postJson(`${server.url}/trpc/task.cancel`, { id })).status).toBe(503);
+  });
+
   it("still answers a client's mistakes with 400 when the database is down", async () => {
     expect(await postJson(`${server.url}/schedule`, {})).toMatchObject({ status: 400, body: { error: "command and scheduled_at are required" } });
   });

@@ -28,6 +28,10 @@ export type { KillResult, ManagedWorker, WorkerScaler } from "./worker_scaler.ts
 export { createLocalWorkerScaler, defaultWorkerLocation } from "./local_worker_scaler.ts";
 export type { LocalWorkerScalerOptions } from "./local_worker_scaler.ts";
 export { DEFAULT_BATCH_COMMAND, MAX_BATCH_COUNT, MAX_DELAY_SECONDS } from "./rest_routes.ts";
+export { CANCELLABLE_STATUSES } from "./cancel_task.ts";
+export type { CancellableStatus } from "./cancel_task.ts";
+export { MAX_RETRY_BATCH, RETRYABLE_STATUSES } from "./retry_tasks.ts";
+export type { RetryableStatus, RetryTasksResult } from "./retry_tasks.ts";
 export type { TaskSummary } from "./_views.ts";
 export type { TaskAttemptView, TaskDetail } from "./get_task.ts";
 export type { TaskPage } from "./list_tasks.ts";

@@ -5,6 +5,15 @@ import { asObject, HttpError, jsonType, optionalNumber, optionalString, sendJson
 import type { ActivityEntry, EventHub } from "./event_hub.ts";
 import { listSeedTasks } from "./list_tasks.ts";
 import { listWorkers, toSeedWorker } from "./list_workers.ts";
+import {
+  alreadyFinishedMessage,
+  cancelTaskByOperator,
+  cappedRetryMessage,
+  notRetryableMessage,
+  retryTaskByOperator,
+  retryTasksByOperator,
+} from "./operator_actions.ts";
+import { RETRYABLE_STATUSES, type RetryableStatus } from "./retry_tasks.ts";
 import { scheduleTask, scheduleTaskBatch } from "./schedule_tasks.ts";
 import { getTaskStats } from "./task_stats.ts";
 import { getTaskStatus } from "./task_status_view.ts";
@@ -23,6 +32,8 @@ export interface RestRequest {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
+  /** The `:name` segments of the route's path (`/api/tasks/:id/cancel`), as sent. */
+  params: Record<string, string>;
   /** The JSON body (size-limited; `{}` when empty). */
   body(): Promise<unknown>;
 }
@@ -88,11 +99,30 @@ function statusesFromQuery(text: string | null): TaskStatusName[] | undefined {
   throw new HttpError(400, `status must be one of ${TASK_STATUSES.join(", ")} (or pending, running, completed, failed)`);
 }
 
+/** The `:id` of a task route, or a 400 when it is not a UUID. */
+function taskIdParam(params: Record<string, string>): string {
+  const id = params["id"] ?? "";
+  if (!UUID_PATTERN.test(id)) throw new HttpError(400, `Invalid task id: expected a UUID, got "${id.slice(0, 100)}"`);
+  return id;
+}
+
+/** `status` of `POST /api/tasks/retry`: DEAD (default), FAILED or CANCELLED, in any case. */
+function retryableStatusField(body: Record<string, unknown>): RetryableStatus {
+  const text = optionalString(body, "status");
+  if (text === undefined) return "DEAD";
+  const status = RETRYABLE_STATUSES.find((s) => s === text.trim().toUpperCase());
+  if (!status) throw new HttpError(400, `status must be one of ${RETRYABLE_STATUSES.join(", ")}`);
+  return status;
+}
+
 function seedLogEntry(e: ActivityEntry) {
   return { ts: e.ts, level: e.level, msg: e.msg };
 }
 
-/** The seed's REST API, path by path (aliases included), with its exact bodies and error strings. */
+/**
+ * The seed's REST API, path by path (aliases included), with its exact bodies and error strings,
+ * and the operator's additions (cancel, retry) in the same style.
+ */
 export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
   const { prisma, hub, scaler } = deps;
 
@@ -221,6 +251,56 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
     },
   };
 
+  const cancel: RestRoute = {
+    failurePrefix: "Failed to cancel task. Error: ",
+    methods: {
+      POST: async ({ res, params, body }) => {
+        const id = taskIdParam(params);
+        asObject(await body());
+        const result = await cancelTaskByOperator(deps, id);
+        if (result.outcome === "not_found") throw new HttpError(404, "Task not found");
+        if (result.outcome === "terminal") throw new HttpError(409, alreadyFinishedMessage(id, result.status));
+        sendJson(res, 200, { ok: true, task_id: id, status: result.task.status, previous_status: result.previousStatus });
+      },
+    },
+  };
+
+  const retryOne: RestRoute = {
+    failurePrefix: "Failed to retry task. Error: ",
+    methods: {
+      POST: async ({ res, params, body }) => {
+        const id = taskIdParam(params);
+        asObject(await body());
+        const result = await retryTaskByOperator(deps, id);
+        if (result.outcome === "not_found") throw new HttpError(404, "Task not found");
+        if (result.outcome === "not_retryable") throw new HttpError(409, notRetryableMessage(id, result.status));
+        sendJson(res, 200, { ok: true, task_id: id, status: result.task.status, previous_status: result.previousStatus });
+      },
+    },
+  };
+
+  const retryMany: RestRoute = {
+    failurePrefix: "Failed to retry tasks. Error: ",
+    methods: {
+      POST: async ({ res, body }) => {
+        const input = asObject(await body());
+        const status = retryableStatusField(input);
+        const command = optionalString(input, "command");
+        if (command !== undefined && command.trim() === "") {
+          throw new HttpError(400, "command must not be empty (omit it to retry tasks with any command)");
+        }
+        if (command !== undefined && command.length > 1000) throw new HttpError(400, "command must be at most 1000 characters");
+        const result = await retryTasksByOperator(deps, { status, command });
+        sendJson(res, 200, {
+          count: result.count,
+          task_ids: result.taskIds,
+          capped: result.capped,
+          ...(result.capped ? { message: cappedRetryMessage(result.count) } : {}),
+        });
+      },
+    },
+  };
+
   const logs: RestRoute = {
     failurePrefix: GENERIC_FAILURE,
     methods: { GET: async ({ res }) => sendJson(res, 200, hub.activity().map(seedLogEntry)) },
@@ -238,6 +318,9 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
     ["/api/status", status],
     ["/api/schedule/batch", batch],
     ["/api/tasks", tasks],
+    ["/api/tasks/retry", retryMany],
+    ["/api/tasks/:id/cancel", cancel],
+    ["/api/tasks/:id/retry", retryOne],
     ["/api/workers", workers],
     ["/api/stats", stats],
     ["/api/workers/scale", scale],

@@ -3,6 +3,15 @@ import { z } from "zod";
 import { parseIsoTimestamp, TASK_STATUSES } from "../shared/mod.ts";
 import { getTask } from "./get_task.ts";
 import { listTasks } from "./list_tasks.ts";
+import {
+  alreadyFinishedMessage,
+  cancelTaskByOperator,
+  cappedRetryMessage,
+  notRetryableMessage,
+  retryTaskByOperator,
+  retryTasksByOperator,
+} from "./operator_actions.ts";
+import { RETRYABLE_STATUSES } from "./retry_tasks.ts";
 import { scheduleTask, scheduleTaskBatch } from "./schedule_tasks.ts";
 import { publicProcedure, router } from "./trpc.ts";
 
@@ -25,7 +34,7 @@ const runAt = z.union([
   z.number().int().min(0).max(8_640_000_000_000_000).transform((ms) => new Date(ms)),
 ]);
 
-/** Tasks: schedule, look up, list. */
+/** Tasks: schedule, look up, list, cancel, retry. */
 export const taskRouter = router({
   /** Schedules one task; an `idempotencyKey` already used returns that task (`created: false`). */
   schedule: publicProcedure
@@ -64,6 +73,48 @@ export const taskRouter = router({
     if (!task) throw new TRPCError({ code: "NOT_FOUND", message: `Task not found: ${input.id}` });
     return task;
   }),
+
+  /**
+   * Cancels a SCHEDULED, PICKED or RUNNING task: it ends CANCELLED and is never started again; a
+   * running handler gets its abort signal (through the coordinator). CONFLICT when the task has
+   * already ended, NOT_FOUND when there is none.
+   */
+  cancel: publicProcedure.input(z.object({ id: taskIdSchema })).mutation(async ({ ctx, input }) => {
+    const result = await cancelTaskByOperator(ctx, input.id);
+    if (result.outcome === "terminal") throw new TRPCError({ code: "CONFLICT", message: alreadyFinishedMessage(input.id, result.status) });
+    if (result.outcome === "not_found") throw new TRPCError({ code: "NOT_FOUND", message: `Task not found: ${input.id}` });
+    return { task: result.task, previousStatus: result.previousStatus };
+  }),
+
+  /**
+   * Sends a DEAD, FAILED or CANCELLED task back to the queue, due now, with its `max_attempts` anew
+   * (`attempt` keeps counting). CONFLICT for a task in another state, NOT_FOUND when there is none.
+   */
+  retry: publicProcedure.input(z.object({ id: taskIdSchema })).mutation(async ({ ctx, input }) => {
+    const result = await retryTaskByOperator(ctx, input.id);
+    if (result.outcome === "not_retryable") throw new TRPCError({ code: "CONFLICT", message: notRetryableMessage(input.id, result.status) });
+    if (result.outcome === "not_found") throw new TRPCError({ code: "NOT_FOUND", message: `Task not found: ${input.id}` });
+    return { task: result.task, previousStatus: result.previousStatus };
+  }),
+
+  /**
+   * Sends every task in `status` (default DEAD), optionally only those with `command`, back to the
+   * queue: at most 10,000 per call, the oldest first; when more match, `capped` is true and
+   * `message` says so (call again for the rest).
+   */
+  retryMany: publicProcedure
+    .input(
+      z
+        .object({
+          status: z.enum(RETRYABLE_STATUSES).default("DEAD"),
+          command: command.optional(),
+        })
+        .default({ status: "DEAD" }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const result = await retryTasksByOperator(ctx, input);
+      return { ...result, message: result.capped ? cappedRetryMessage(result.count) : null };
+    }),
 
   /** Tasks newest first, one page at a time; pass `nextCursor` back as `cursor`. */
   list: publicProcedure

@@ -87,7 +87,16 @@ try {
   process.exit(1);
 }
 
-let worker: WorkerHandle;
+let worker: WorkerHandle | undefined;
+let stopping = false;
+if (typeof process.send === "function") {
+  // Started by a parent with an IPC channel (the server's local scaler): when the parent goes away,
+  // even killed with SIGKILL, the channel closes; drain and exit rather than run on as an orphan.
+  // Listened for before anything slow, so a parent that dies while this worker starts is noticed too.
+  process.on("disconnect", () => void stop("parent process gone", false));
+  process.channel?.unref();
+}
+
 try {
   worker = await startWorker({
     coordinator: settings.COORDINATOR,
@@ -108,17 +117,21 @@ try {
 }
 
 logger.info("ready", { port: worker.port, worker_id: worker.id, address: worker.address });
+if (typeof process.send === "function" && !process.connected) void stop("parent process gone", false);
 
-let stopping = false;
 /** Drains then exits 0; a second signal while draining stops at once (exit 1). */
 async function stop(why: string, isSignal: boolean): Promise<void> {
   if (stopping) {
     if (!isSignal) return;
     logger.warn("second stop signal: exiting now", { why });
-    await worker.close();
+    await worker?.close();
     process.exit(1);
   }
   stopping = true;
+  if (!worker) {
+    logger.info("stopping before the worker started", { why });
+    process.exit(0);
+  }
   logger.info("stopping", { why, drain_timeout_ms: settings.DRAIN_TIMEOUT_MS });
   await worker.drain(settings.DRAIN_TIMEOUT_MS);
   logger.info("stopped");
@@ -127,9 +140,3 @@ async function stop(why: string, isSignal: boolean): Promise<void> {
 
 process.on("SIGTERM", () => void stop("SIGTERM", true));
 process.on("SIGINT", () => void stop("SIGINT", true));
-if (typeof process.send === "function") {
-  // Started by a parent with an IPC channel (the server's local scaler): when the parent goes away,
-  // even killed with SIGKILL, the channel closes; drain and exit rather than run on as an orphan.
-  process.on("disconnect", () => void stop("parent process gone", false));
-  process.channel?.unref();
-}

@@ -1,0 +1,108 @@
+// `npm start`, as a user runs it: the launcher with an embedded PostgreSQL of its own, then the seed's
+// curl example, Ctrl-C, and a second start that finds the earlier task.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { freePort } from "../prisma/testing.ts";
+import { eventually, repoRoot } from "./_process.ts";
+
+interface Launch {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | string>;
+}
+
+let dataDir: string;
+let env: Record<string, string>;
+
+async function launch(): Promise<Launch> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let rest = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    rest += chunk.toString("utf8");
+    let i: number;
+    while ((i = rest.indexOf("\n")) >= 0) {
+      const line = rest.slice(0, i);
+      rest = rest.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ text: line });
+      }
+    }
+  });
+  child.stderr!.on("data", () => {});
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "?")));
+  await eventually(() => lines.some((l) => l["msg"] === "TaskMaster is running"), {
+    timeoutMs: 180_000,
+    what: "npm start to print where to look",
+  });
+  return { child, lines, exited };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "taskmaster-start-test-"));
+  env = {
+    EMBEDDED_PG_DATA: join(dataDir, "postgres"),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    SCHEDULER_PORT: String(await freePort()),
+    COORDINATOR_PORT: String(await freePort()),
+    WORKERS: "2",
+    TASK_PROCESS_TIME: "300",
+    LOG_FORMAT: "json",
+    LOG_LEVEL: "info",
+  };
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("npm start", () => {
+  test("runs the whole system, stops cleanly on Ctrl-C, and a second start finds the earlier task", async () => {
+    const base = `http://127.0.0.1:${env["SCHEDULER_PORT"]}`;
+    const first = await launch();
+    const scheduled = await fetch(`${base}/schedule`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ command: "process-data", scheduled_at: new Date().toISOString() }),
+    });
+    expect(scheduled.status).toBe(200);
+    const { task_id } = (await scheduled.json()) as { task_id: string };
+    const done = await eventually(async () => {
+      const s = (await (await fetch(`${base}/status?task_id=${task_id}`)).json()) as Record<string, string>;
+      return s["completed_at"] ? s : null;
+    }, { timeoutMs: 60_000, what: "the task to complete" });
+    expect(done["started_at"]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    const workers = (await (await fetch(`${base}/api/workers`)).json()) as unknown[];
+    expect(workers).toHaveLength(2);
+
+    // Every pid the launcher's children reported, to check none survives the stop.
+    const pids = new Set(first.lines.map((l) => l["pid"]).filter((p): p is number => typeof p === "number"));
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    await eventually(() => [...pids].every((pid) => !processAlive(pid)), { timeoutMs: 20_000, what: "every child to exit" });
+    await expect(fetch(`${base}/api/stats`)).rejects.toThrow();
+
+    const second = await launch();
+    const again = (await (await fetch(`${base}/status?task_id=${task_id}`)).json()) as Record<string, string>;
+    expect(again["completed_at"]).toBe(done["completed_at"]);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  }, 300_000);
+});
