@@ -1,7 +1,7 @@
 // `npm start`, as a user runs it: the launcher with an embedded PostgreSQL of its own, then the seed's
 // curl example, Ctrl-C, and a second start that finds the earlier task.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -39,11 +39,20 @@ async function launch(): Promise<Launch> {
     }
   });
   child.stderr!.on("data", () => {});
-  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "?")));
-  await eventually(() => lines.some((l) => l["msg"] === "TaskMaster is running"), {
+  let exitedEarly = false;
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, signal) => {
+      exitedEarly = true;
+      resolve(code ?? signal ?? "?");
+    }),
+  );
+  await eventually(() => lines.some((l) => l["msg"] === "TaskMaster is running") || exitedEarly, {
     timeoutMs: 180_000,
     what: "npm start to print where to look",
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${lines.slice(-25).map((l) => JSON.stringify(l)).join("\n")}`);
   });
+  if (exitedEarly) throw new Error(`npm start exited early:\n${lines.slice(-25).map((l) => JSON.stringify(l)).join("\n")}`);
   return { child, lines, exited };
 }
 
@@ -58,6 +67,8 @@ function processAlive(pid: number): boolean {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "taskmaster-start-test-"));
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its data folder.
+  await chmod(dataDir, 0o755);
   env = {
     EMBEDDED_PG_DATA: join(dataDir, "postgres"),
     EMBEDDED_PG_PORT: String(await freePort()),
