@@ -2,8 +2,11 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { iterateEvents } from "./_async_queue.ts";
 import type { ActivityEntry, EventHub, HubEvent, TaskChangeEvent } from "./event_hub.ts";
-import { getTaskStats } from "./task_stats.ts";
-import { publicProcedure, router } from "./trpc.ts";
+import type { PrismaClient } from "../prisma/mod.ts";
+import { coalesce } from "./_coalesce.ts";
+import { guaranteeStats, type GuaranteeStats } from "./guarantee_stats.ts";
+import { getTaskStats, type TaskStats } from "./task_stats.ts";
+import { publicProcedure, router, type ServerContext } from "./trpc.ts";
 
 const resumable = z.object({ lastEventId: z.string().max(100).nullish() }).default({});
 
@@ -16,6 +19,25 @@ function sequenceFrom(hub: EventHub, lastEventId: string | null | undefined): nu
 }
 
 const eventId = (hub: EventHub, n: number) => `${hub.epoch}:${n}`;
+
+/** What `events.onStats` yields: `stats.get`'s counts plus `stats.guarantees`'s figures. */
+export type LiveStats = TaskStats & { guarantees: GuaranteeStats };
+
+/**
+ * The guarantee figures cost a pass over the tasks and the fault attempts (about 0.5 s at 1M tasks):
+ * every `events.onStats` subscriber of one database shares a run that started after its change.
+ */
+const sharedGuarantees = new WeakMap<PrismaClient, (notBefore: number) => Promise<GuaranteeStats>>();
+
+async function liveStats(ctx: ServerContext, notBefore: number): Promise<LiveStats> {
+  let guarantees = sharedGuarantees.get(ctx.prisma);
+  if (!guarantees) {
+    guarantees = coalesce(() => guaranteeStats(ctx.prisma));
+    sharedGuarantees.set(ctx.prisma, guarantees);
+  }
+  const [stats, figures] = await Promise.all([getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs }), guarantees(notBefore)]);
+  return { ...stats, guarantees: figures };
+}
 
 /** Live updates over SSE, pushed by PostgreSQL's NOTIFY (no polling). */
 export const eventRouter = router({
@@ -76,26 +98,29 @@ export const eventRouter = router({
   }),
 
   /**
-   * Stats now, then again whenever tasks or workers change, at most every 500 ms. Not resumable (each
-   * value is complete), so it yields plain values.
+   * `stats.get`'s counts with `stats.guarantees`'s figures as `guarantees`: now, then again whenever
+   * tasks or workers change, at most every 500 ms. Not resumable (each value is complete), so it
+   * yields plain values.
    */
-  onStats: publicProcedure.input(z.object({}).optional()).subscription(async function* ({ ctx, signal }) {
+  onStats: publicProcedure.input(z.object({}).optional()).subscription(async function* ({ ctx, signal }): AsyncGenerator<LiveStats> {
     const throttleMs = ctx.statsThrottleMs ?? 500;
-    const changes = iterateEvents<true>(
-      (push) => ctx.hub.subscribe((e) => (e.kind === "task" || e.kind === "worker" || e.kind === "resync") && push(true)),
+    // Each change is pushed as the moment it arrived; the queue keeps only the latest.
+    const changes = iterateEvents<number>(
+      (push) =>
+        ctx.hub.subscribe((e) => (e.kind === "task" || e.kind === "worker" || e.kind === "resync") && push(performance.now())),
       signal,
       1,
     );
     try {
-      yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+      yield await liveStats(ctx, performance.now());
       let lastQuery = Date.now();
-      for await (const _change of changes) {
+      for await (const changedAt of changes) {
         const wait = lastQuery + throttleMs - Date.now();
         if (wait > 0) await sleep(wait, signal);
         if (signal?.aborted) return;
         // Changes that arrived while waiting are covered by this query (the queue holds at most one).
         lastQuery = Date.now();
-        yield await getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs });
+        yield await liveStats(ctx, changedAt);
       }
     } finally {
       changes.dispose();

@@ -114,12 +114,14 @@ describe("the HTTP server without a database", () => {
     expect((await getJson(`${server.url}/healthz`)).status).toBe(503);
   });
 
-  it("answers 503 for cancel and retry too", async () => {
+  it("answers 503 for cancel, retry and the guarantee figures too", async () => {
     const id = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
     for (const response of [
       await postJson(`${server.url}/api/tasks/${id}/cancel`, {}),
       await postJson(`${server.url}/api/tasks/${id}/retry`, {}),
       await postJson(`${server.url}/api/tasks/retry`, { status: "DEAD" }),
+      await getJson(`${server.url}/api/guarantees`),
+      await getJson(`${server.url}/trpc/stats.guarantees`),
     ]) {
       expect(response.status).toBe(503);
       expect(JSON.stringify(response.body)).toMatch(/Database unavailable: /);

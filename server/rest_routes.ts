@@ -3,6 +3,7 @@ import type { PrismaClient } from "../prisma/mod.ts";
 import { parseIsoTimestamp, statsBucket, TASK_STATUSES, unixSeconds, type Logger, type TaskStatusName } from "../shared/mod.ts";
 import { asObject, HttpError, jsonType, optionalNumber, optionalString, sendJson, UUID_PATTERN } from "./_http.ts";
 import type { ActivityEntry, EventHub } from "./event_hub.ts";
+import { guaranteeStats, type GuaranteeStats } from "./guarantee_stats.ts";
 import { listSeedTasks } from "./list_tasks.ts";
 import { listWorkers, toSeedWorker } from "./list_workers.ts";
 import {
@@ -115,13 +116,29 @@ function retryableStatusField(body: Record<string, unknown>): RetryableStatus {
   return status;
 }
 
+/** `GET /api/guarantees`: {@linkcode GuaranteeStats} with the REST API's snake_case names. */
+export function toSeedGuarantees(g: GuaranteeStats) {
+  return {
+    accepted: g.accepted,
+    finished: g.finished,
+    in_flight: g.inFlight,
+    queued: g.queued,
+    lost: g.lost,
+    ran_more_than_once: { total: g.ranMoreThanOnce.total, by_reason: g.ranMoreThanOnce.byReason },
+    stale_reports_rejected: g.staleReportsRejected,
+    leases_swept: g.leasesSwept,
+    requeued_worker_lost: g.requeuedWorkerLost,
+    dispatch_failures: g.dispatchFailures,
+  };
+}
+
 function seedLogEntry(e: ActivityEntry) {
   return { ts: e.ts, level: e.level, msg: e.msg };
 }
 
 /**
  * The seed's REST API, path by path (aliases included), with its exact bodies and error strings,
- * and the operator's additions (cancel, retry) in the same style.
+ * and the operator's additions (cancel, retry, guarantees) in the same style.
  */
 export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
   const { prisma, hub, scaler } = deps;
@@ -301,6 +318,11 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
     },
   };
 
+  const guarantees: RestRoute = {
+    failurePrefix: "Failed to get guarantees. Error: ",
+    methods: { GET: async ({ res }) => sendJson(res, 200, toSeedGuarantees(await guaranteeStats(prisma))) },
+  };
+
   const logs: RestRoute = {
     failurePrefix: GENERIC_FAILURE,
     methods: { GET: async ({ res }) => sendJson(res, 200, hub.activity().map(seedLogEntry)) },
@@ -321,6 +343,7 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
     ["/api/tasks/retry", retryMany],
     ["/api/tasks/:id/cancel", cancel],
     ["/api/tasks/:id/retry", retryOne],
+    ["/api/guarantees", guarantees],
     ["/api/workers", workers],
     ["/api/stats", stats],
     ["/api/workers/scale", scale],
