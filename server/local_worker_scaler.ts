@@ -3,7 +3,13 @@ import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { LogFields, Logger, LogLevel } from "../shared/mod.ts";
 import { workerName } from "./_views.ts";
-import { parseWorkerName, type KillResult, type ManagedWorker, type WorkerScaler } from "./worker_scaler.ts";
+import {
+  parseWorkerName,
+  WorkerScalingDisabledError,
+  type KillResult,
+  type ManagedWorker,
+  type WorkerScaler,
+} from "./worker_scaler.ts";
 
 /** Options for {@linkcode createLocalWorkerScaler}. */
 export interface LocalWorkerScalerOptions {
@@ -26,17 +32,46 @@ export interface LocalWorkerScalerOptions {
   stopTimeoutMs?: number;
   /** The Node binary. Default `process.execPath`. */
   nodePath?: string;
+  /**
+   * Replacing workers that exit on their own: the delay before the first replacement (`initialMs`,
+   * default 1000), doubling for each further exit in a row up to `maxMs` (default 30000), jittered
+   * into its upper half; a worker that ran `resetAfterMs` (default 60000) starts the doubling over.
+   */
+  restartBackoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
+  /** Random numbers in [0, 1) for the jitter. Default `Math.random`. */
+  random?: () => number;
 }
 
 interface Child {
   info: ManagedWorker;
   process: ChildProcess;
+  /** `Date.now()` at spawn, to tell a crash loop from a worker that ran a while. */
+  spawnedAt: number;
   /** Resolves after the exit was handled (row marked OFFLINE, logged). */
   exited: Promise<void>;
   seq: number;
 }
 
+/** A replacement waiting out its backoff. */
+interface PendingReplacement {
+  /** The worker that exited. */
+  replaces: ManagedWorker;
+  /** The replacement's `restarts`. */
+  restarts: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 const LEVELS = new Set<LogLevel>(["debug", "info", "warn", "error"]);
+
+/**
+ * The delay before replacement number `restarts` (1-based) of workers exiting in a row:
+ * `min(maxMs, initialMs * 2^(restarts-1))`, then a random point in its upper half, so workers that
+ * crash together do not come back together. (The coordinator spaces task retries the same way.)
+ */
+function replacementDelayMs(restarts: number, initialMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(restarts - 1, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
 
 /**
  * A {@linkcode WorkerScaler} that runs workers as child processes of this server:
@@ -44,11 +79,24 @@ const LEVELS = new Set<LogLevel>(["debug", "info", "warn", "error"]);
  * a pid), COORDINATOR, JSON logs re-logged with worker_id, and an IPC channel: nothing is sent on it,
  * but when the server dies (even by SIGKILL) it closes and the worker drains and exits (worker/main.ts
  * listens for "disconnect"), so no orphan outlives the server.
+ *
+ * The count `scale` set holds, as a Kubernetes Deployment's does: a worker that exits on its own
+ * (crash, poison task, out of memory, a signal from outside) is replaced, by a new worker with a new
+ * id, after a jittered backoff (see `restartBackoff`). Workers stopped by `scale`, killed by `kill`
+ * (the resilience demo: the count drops by one) or stopped by `stopAll` are not replaced. `stopAll`
+ * is for shutdown: afterwards the scaler starts nothing (`scale` throws WorkerScalingDisabledError).
  */
 export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): WorkerScaler {
   const children = new Map<number, Child>();
+  const pending = new Set<PendingReplacement>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 40_000;
+  const initialMs = options.restartBackoff?.initialMs ?? 1000;
+  const maxMs = options.restartBackoff?.maxMs ?? 30_000;
+  const resetAfterMs = options.restartBackoff?.resetAfterMs ?? 60_000;
+  const random = options.random ?? Math.random;
   let seq = 0;
+  /** Set by `stopAll` (shutdown), for good: nothing is started or replaced any more. */
+  let closed = false;
 
   const relog = (child: Child, line: string, stream: "stdout" | "stderr") => {
     const log = options.log.child({ worker_id: child.info.id, pid: child.info.pid });
@@ -101,7 +149,11 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
     }
   };
 
-  const start = async (): Promise<void> => {
+  /**
+   * Spawns one worker. It is in `children` from the moment it has a pid (before it is up), so a
+   * concurrent `scale`, `kill` or `stopAll` sees it.
+   */
+  const start = async (replacing?: { replaces: ManagedWorker; restarts: number }): Promise<void> => {
     const id = newId();
     const proc = spawn(options.nodePath ?? process.execPath, ["--import", "tsx", options.workerEntry], {
       cwd: options.cwd,
@@ -115,21 +167,28 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
       },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
-    await new Promise<void>((resolve, reject) => {
-      proc.once("spawn", resolve);
-      proc.once("error", reject);
-    });
+    if (proc.pid === undefined) {
+      // Spawning failed (no such binary, no permission): 'error' follows.
+      throw await new Promise<Error>((resolve) => proc.once("error", resolve));
+    }
     const info: ManagedWorker = {
       id,
       name: workerName(id),
-      pid: proc.pid!,
+      pid: proc.pid,
       startedAt: new Date().toISOString(),
       ready: false,
       address: null,
       stopping: false,
+      restarts: replacing?.restarts ?? 0,
     };
     let resolveExited!: () => void;
-    const child: Child = { info, process: proc, exited: new Promise((r) => (resolveExited = r)), seq: seq++ };
+    const child: Child = {
+      info,
+      process: proc,
+      spawnedAt: Date.now(),
+      exited: new Promise((r) => (resolveExited = r)),
+      seq: seq++,
+    };
     children.set(id, child);
     pipeLines(child, proc.stdout, "stdout");
     pipeLines(child, proc.stderr, "stderr");
@@ -140,14 +199,58 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
       const expected = info.stopping && (code === 0 || signal === "SIGTERM");
       options.log[expected ? "info" : "warn"]("worker process exited", { worker_id: id, pid: info.pid, code, signal });
       options.activity?.(expected ? "info" : "error", `${info.name} process exited (${how})`);
+      // Asked to stop (scale down, kill, stopAll): the count already went down. Otherwise it exited
+      // on its own, and the count must hold.
+      if (!info.stopping && !closed) scheduleReplacement(child, how);
       void (options.onExit?.(id) ?? Promise.resolve())
         .catch((error: unknown) =>
           options.log.warn("could not mark an exited worker offline", { worker_id: id, error: String(error) }),
         )
         .finally(resolveExited);
     });
-    options.log.info("worker process started", { worker_id: id, pid: info.pid });
-    options.activity?.("info", `Starting ${info.name} (pid ${info.pid})`);
+    if (replacing) {
+      options.log.info("worker process started to replace one that exited", {
+        worker_id: id,
+        pid: info.pid,
+        replaces: replacing.replaces.id,
+        restarts: replacing.restarts,
+      });
+      options.activity?.("info", `Starting ${info.name} (pid ${info.pid}) to replace ${replacing.replaces.name}`);
+    } else {
+      options.log.info("worker process started", { worker_id: id, pid: info.pid });
+      options.activity?.("info", `Starting ${info.name} (pid ${info.pid})`);
+    }
+    await new Promise<void>((resolve) => {
+      proc.once("spawn", resolve);
+      proc.once("exit", () => resolve());
+    });
+  };
+
+  /** Replaces `child`, which exited on its own, after the backoff its run earned. */
+  const scheduleReplacement = (child: Child, how: string) => {
+    const ranMs = Date.now() - child.spawnedAt;
+    const restarts = (ranMs >= resetAfterMs ? 0 : child.info.restarts) + 1;
+    replaceLater(child.info, restarts, `${how} after ${ranMs} ms`);
+  };
+
+  const replaceLater = (replaces: ManagedWorker, restarts: number, why: string) => {
+    const delayMs = replacementDelayMs(restarts, initialMs, maxMs, random);
+    const replacement: PendingReplacement = {
+      replaces,
+      restarts,
+      timer: setTimeout(() => {
+        pending.delete(replacement);
+        if (closed) return;
+        start({ replaces, restarts }).catch((error: unknown) => {
+          options.log.error("could not start a replacement worker; trying again", { replaces: replaces.id, error: String(error) });
+          if (!closed) replaceLater(replaces, restarts + 1, `spawn failed: ${String(error)}`);
+        });
+      }, delayMs),
+    };
+    replacement.timer.unref();
+    pending.add(replacement);
+    options.log.warn("worker exited on its own; replacing it", { worker_id: replaces.id, why, delay_ms: delayMs, restarts });
+    options.activity?.("error", `Replacing ${replaces.name} in ${(delayMs / 1000).toFixed(1)} s (it exited on its own: ${why})`);
   };
 
   const stop = (child: Child) => {
@@ -172,12 +275,23 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
       if (!Number.isInteger(count) || count < 0) {
         throw new RangeError(`Cannot scale as 'count' must be a non-negative integer: current value is ${count}`);
       }
+      if (closed) throw new WorkerScalingDisabledError("Worker scaling has stopped: the server is shutting down");
       const current = running();
-      if (count > current.length) {
-        await Promise.all(Array.from({ length: count - current.length }, () => start()));
-      } else {
-        for (const child of current.slice(count).reverse()) stop(child);
+      // Replacements waiting out their backoff count: each stands for a worker.
+      const waiting = [...pending];
+      const have = current.length + waiting.length;
+      if (count > have) {
+        await Promise.all(Array.from({ length: count - have }, () => start()));
+        return;
       }
+      let excess = have - count;
+      for (const replacement of waiting.reverse()) {
+        if (excess === 0) break;
+        clearTimeout(replacement.timer);
+        pending.delete(replacement);
+        excess--;
+      }
+      for (const child of current.slice(current.length - excess).reverse()) stop(child);
     },
     kill: async (name): Promise<KillResult> => {
       const id = parseWorkerName(name);
@@ -193,6 +307,9 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
     },
     list: () => [...children.values()].sort((a, b) => a.seq - b.seq).map((c) => ({ ...c.info })),
     stopAll: async () => {
+      closed = true;
+      for (const replacement of pending) clearTimeout(replacement.timer);
+      pending.clear();
       const all = [...children.values()];
       for (const child of all) stop(child);
       await Promise.all(all.map((c) => c.exited));

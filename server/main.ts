@@ -127,8 +127,9 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info("shutting down", { signal });
   try {
-    await server.close();
-    await scaler.stopAll();
+    // At once and together: workers that got the signal too (Ctrl-C reaches the whole process group)
+    // must not be replaced while the HTTP server waits out its grace period.
+    await Promise.all([server.close(), scaler.stopAll()]);
     await prisma.$disconnect();
     log.info("stopped");
     process.exit(0);

@@ -13,6 +13,11 @@ export interface ManagedWorker {
   address: string | null;
   /** True once it was asked to stop. */
   stopping: boolean;
+  /**
+   * How many workers in a row exited on their own, each replaced by the next, before this one
+   * started (0: started by `scale`, or its predecessor ran long enough to count as healthy).
+   */
+  restarts: number;
 }
 
 /** What {@linkcode WorkerScaler.kill} did. */
@@ -25,16 +30,23 @@ export type KillResult = "killed" | "not_found" | "not_managed";
 export interface WorkerScaler {
   /** "local", "none", ... */
   readonly kind: string;
-  /** Starts or stops (newest first, gracefully) workers until `count` run. */
+  /**
+   * Starts or stops (newest first, gracefully) workers until `count` run. The count then holds: a
+   * backend replaces a worker that exits on its own (as a Kubernetes Deployment would).
+   */
   scale(count: number): Promise<void>;
   /**
    * Kills one worker at once (no drain: the resilience demo). `name` is "Worker-<id>" or the id.
+   * It is not replaced: the count of workers drops by one.
    * "not_managed": a worker the database knows that this backend did not start.
    */
   kill(name: string): Promise<KillResult>;
   /** The workers this backend runs. */
   list(): ManagedWorker[];
-  /** Stops every worker it started and waits for them. */
+  /**
+   * Shutdown: stops every worker it started and waits for them. None is replaced, and nothing is
+   * started afterwards (`scale` throws {@linkcode WorkerScalingDisabledError}).
+   */
   stopAll(): Promise<void>;
 }
 
