@@ -120,9 +120,15 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
 
   test("end a task DEAD after UNSTARTED_LOSS_CAP losses before start, so it cannot loop for ever", async () => {
     const a = await dispatched(7, 1);
-    await db.prisma.task.update({ where: { id: a.id }, data: { attempt: UNSTARTED_LOSS_CAP } });
+    for (let i = 1; i < UNSTARTED_LOSS_CAP; i++) {
+      expect((await requeueWorkerTasks(db.prisma, 7, "worker lost"))[0]).toMatchObject({ id: a.id, status: "SCHEDULED" });
+      const [again] = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+      await assignClaimedTasks(db.prisma, "c", [{ taskId: a.id, attempt: again!.attempt, workerId: 7 }]);
+    }
     const [lost] = await requeueWorkerTasks(db.prisma, 7, "worker lost");
     expect(lost).toMatchObject({ id: a.id, status: "DEAD" });
+    // An operator retry resets `failures` but not the losses already counted.
+    expect(await db.prisma.taskAttempt.count({ where: { taskId: a.id, outcome: "LOST", startedAt: null } })).toBe(UNSTARTED_LOSS_CAP);
   });
 
   test("sweep only claims whose lease has expired", async () => {

@@ -66,7 +66,10 @@ async function requeue(
       SELECT t.id, lost.worker_id,
              t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END AS failures,
              CASE WHEN t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END >= t.max_attempts
-                    OR t.attempt - t.failures >= ${UNSTARTED_LOSS_CAP}
+                    OR (lost.status = 'PICKED' AND (
+                          SELECT count(*) FROM task_attempts a
+                           WHERE a.task_id = t.id AND a.outcome IN ('LOST', 'RUNNING') AND a.started_at IS NULL
+                        ) >= ${UNSTARTED_LOSS_CAP})
                   THEN 'DEAD' ELSE 'SCHEDULED' END::"TaskStatus" AS next
         FROM tasks t JOIN lost ON lost.id = t.id
     ),
