@@ -1,0 +1,34 @@
+// The task monitor's filter, kept in the URL's query string (?status=RUNNING&command=x&worker=7).
+import { TASK_STATUSES, type TaskStatusName } from "../shared/mod.ts";
+
+/** The monitor's filter, as `task.list` takes it. */
+export interface TaskFilter {
+  status?: TaskStatusName | undefined;
+  command?: string | undefined;
+  workerId?: number | undefined;
+}
+
+/** The filter in `params`; values that are not valid are ignored. */
+export function parseTaskFilter(params: URLSearchParams): TaskFilter {
+  const filter: TaskFilter = {};
+  const status = params.get("status")?.toUpperCase();
+  if (status && (TASK_STATUSES as readonly string[]).includes(status)) filter.status = status as TaskStatusName;
+  const command = params.get("command")?.trim();
+  if (command) filter.command = command.slice(0, 1000);
+  const worker = params.get("worker")?.replace(/^worker-/i, "");
+  if (worker && /^\d{1,10}$/.test(worker)) {
+    const id = Number(worker);
+    if (id >= 1 && id <= 0xffffffff) filter.workerId = id;
+  }
+  return filter;
+}
+
+/** `params` with the filter's keys set to `filter` (other keys kept). */
+export function withTaskFilter(params: URLSearchParams, filter: TaskFilter): URLSearchParams {
+  const next = new URLSearchParams(params);
+  for (const key of ["status", "command", "worker"]) next.delete(key);
+  if (filter.status) next.set("status", filter.status);
+  if (filter.command) next.set("command", filter.command);
+  if (filter.workerId !== undefined) next.set("worker", String(filter.workerId));
+  return next;
+}
