@@ -1,0 +1,248 @@
+// Figure 3, end-to-end throughput (and figure 6, the footprint during it): no-op tasks from inserted
+// to COMPLETED in the database, through a fresh coordinator and N fresh workers.
+import { randomInt } from "node:crypto";
+import pg from "pg";
+import {
+  type BenchPostgres,
+  freePort,
+  resetTables,
+  sleep,
+  startSystemProcess,
+  type SystemProcess,
+  tcpReady,
+  workerOnline,
+} from "./bench_cluster.ts";
+import { type Footprint, readMemory, startFootprintSampler } from "./sample_footprint.ts";
+
+/** The database's account of an end-to-end run (PostgreSQL's clock), and the exactly-once check. */
+export interface EndToEndRun {
+  workers: number;
+  tasks: number;
+  /** First insert began (min created_at) to last completion (max completed_at), s. */
+  seconds: number;
+  tasksPerSecond: number;
+  /** The 10th to the 90th percentile of completions: the rate once the pipeline is full. */
+  steadyTasksPerSecond: number;
+  /** Inserting all tasks took (min to max created_at), s. */
+  insertSeconds: number;
+  /** First insert to first completion, ms. */
+  firstCompletionMs: number;
+  /** Every task COMPLETED, at attempt 1, with exactly one attempt row, itself COMPLETED. */
+  exactlyOnce: boolean;
+  check: Record<string, number>;
+  /** Commits in the database per task (pg_stat_database.xact_commit), all processes together. */
+  commitsPerTask: number;
+  /** WAL written per task, bytes. */
+  walBytesPerTask: number;
+  /** From just before the first insert to the moment all were seen completed, µs of CLOCK_MONOTONIC
+   * (`process.hrtime`), to cut CPU profiles to the measurement. */
+  window: { startUs: number; endUs: number };
+  /** Process ids by name (to match CPU profiles). */
+  pids: Record<string, number>;
+  /** Resident memory of each process once started and settled, before the first task, MB. */
+  idleRssMb: Record<string, number>;
+  /** CPU seconds per 1000 tasks, per process and for PostgreSQL. */
+  cpuSecondsPer1000: Record<string, number>;
+  footprint: Footprint;
+  /** warn and error log lines of the processes (first few). */
+  warnings: string[];
+}
+
+/** Options for {@linkcode measureEndToEnd}. */
+export interface EndToEndOptions {
+  postgres: BenchPostgres;
+  /** The bench's pool on `database`. */
+  db: pg.Pool;
+  database: string;
+  workers: number;
+  tasks: number;
+  /** POOL_SIZE of each worker. */
+  poolSize: number;
+  /** Tasks per INSERT statement. */
+  insertBatch: number;
+  /** The server, running against the same database (watched, not restarted). */
+  server?: SystemProcess;
+  /** LOG_LEVEL of the coordinator and workers. Default warn. */
+  logLevel?: string;
+  /** Node flags for the coordinator and the workers (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  /** Extra environment for the coordinator. */
+  coordinatorEnv?: Record<string, string>;
+  /** Called once the tasks are all completed, before the processes stop. */
+  onCompleted?: () => Promise<void>;
+}
+
+/**
+ * Empties the tables, starts a coordinator and `workers` workers (`noop` handler built in), waits until
+ * every worker is ONLINE and the processes have settled, then inserts `tasks` no-op tasks due now
+ * (`insertBatch` per statement, as the server's batch endpoint does) and waits until all are COMPLETED.
+ * Times come from the rows (PostgreSQL's clock), so the polling that notices the end does not count.
+ */
+export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEndRun> {
+  const { postgres, db, tasks } = options;
+  await resetTables(db);
+  const started: SystemProcess[] = [];
+  const coordinatorPort = await freePort();
+  const env = { LOG_LEVEL: options.logLevel ?? "warn" };
+  try {
+    const coordinator = await startSystemProcess(
+      "coordinator",
+      {
+        ...env,
+        DATABASE_URL: postgres.urlFor(options.database, "coordinator"),
+        COORDINATOR_PORT: String(coordinatorPort),
+        ...options.coordinatorEnv,
+      },
+      { name: "coordinator", ready: tcpReady(coordinatorPort), nodeFlags: options.nodeFlags },
+    );
+    started.push(coordinator);
+    const ids = new Set<number>();
+    while (ids.size < options.workers) ids.add(randomInt(1, 2 ** 31));
+    started.push(
+      ...(await Promise.all(
+        [...ids].map((id, i) =>
+          startSystemProcess(
+            "worker",
+            {
+              ...env,
+              COORDINATOR: `localhost:${coordinatorPort}`,
+              WORKER_ID: String(id),
+              POOL_SIZE: String(options.poolSize),
+            },
+            { name: `worker-${i + 1}`, ready: workerOnline(db, id), nodeFlags: options.nodeFlags },
+          ),
+        ),
+      )),
+    );
+    // Let start-up compilation finish before the clock starts.
+    await sleep(1500);
+
+    const watched = [...started, ...(options.server ? [options.server] : [])].map((p) => ({ name: p.name, pid: p.pid }));
+    const idleRssMb = Object.fromEntries(watched.map((p) => [p.name, readMemory(p.pid)?.rssMb ?? Number.NaN]));
+    const statsBefore = await databaseCounters(db, options.database);
+    const sampler = startFootprintSampler({
+      processes: watched,
+      postmasterPid: postgres.postmasterPid(),
+      db,
+      database: options.database,
+    });
+
+    const inserter = new pg.Client({ connectionString: postgres.urlFor(options.database) });
+    await inserter.connect();
+    const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+    const startUs = monotonicUs();
+    try {
+      for (let left = tasks; left > 0; left -= options.insertBatch) {
+        await inserter.query(
+          `INSERT INTO tasks (id, command, scheduled_at)
+           SELECT gen_random_uuid(), 'noop', now() FROM generate_series(1, $1::int)`,
+          [Math.min(options.insertBatch, left)],
+        );
+      }
+    } finally {
+      await inserter.end();
+    }
+    const deadline = Date.now() + 60_000 + tasks * 10;
+    let lastDone = -1;
+    let lastProgressAt = Date.now();
+    for (;;) {
+      const { rows } = await db.query<{ done: number }>("SELECT coalesce(sum(tasks_completed), 0)::int AS done FROM workers");
+      const done = rows[0]?.done ?? 0;
+      if (done >= tasks) break;
+      if (done !== lastDone) {
+        lastDone = done;
+        lastProgressAt = Date.now();
+      }
+      if (Date.now() > deadline || Date.now() - lastProgressAt > 30_000) {
+        throw new Error(
+          `end-to-end (${options.workers} workers): ${done} of ${tasks} completed, no progress for ${Math.round((Date.now() - lastProgressAt) / 1000)} s.\n` +
+            started.flatMap((p) => p.warnings.slice(0, 5).map((w) => `[${p.name}] ${w}`)).join("\n"),
+        );
+      }
+      await sleep(50);
+    }
+    const endUs = monotonicUs();
+    const footprint = await sampler.stop();
+    await options.onCompleted?.();
+
+    const timing = (
+      await db.query<{
+        first_insert: number;
+        last_insert: number;
+        first_done: number;
+        last_done: number;
+        p10_done: number;
+        p90_done: number;
+      }>(`
+        SELECT extract(epoch FROM min(created_at)) * 1000 AS first_insert,
+               extract(epoch FROM max(created_at)) * 1000 AS last_insert,
+               extract(epoch FROM min(completed_at)) * 1000 AS first_done,
+               extract(epoch FROM max(completed_at)) * 1000 AS last_done,
+               extract(epoch FROM percentile_disc(0.1) WITHIN GROUP (ORDER BY completed_at)) * 1000 AS p10_done,
+               extract(epoch FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY completed_at)) * 1000 AS p90_done
+          FROM tasks`)
+    ).rows[0]!;
+    const check = (
+      await db.query<Record<string, number>>(`
+        SELECT (SELECT count(*) FROM tasks)::int AS tasks,
+               (SELECT count(*) FROM tasks WHERE status = 'COMPLETED')::int AS completed,
+               (SELECT count(*) FROM tasks WHERE attempt <> 1)::int AS not_first_attempt,
+               (SELECT count(*) FROM task_attempts)::int AS attempt_rows,
+               (SELECT count(DISTINCT task_id) FROM task_attempts)::int AS tasks_with_attempts,
+               (SELECT count(*) FROM task_attempts WHERE outcome <> 'COMPLETED')::int AS attempts_not_completed,
+               (SELECT coalesce(sum(value), 0) FROM counters)::int AS fault_counters`)
+    ).rows[0]!;
+    const exactlyOnce =
+      check["tasks"] === tasks &&
+      check["completed"] === tasks &&
+      check["not_first_attempt"] === 0 &&
+      check["attempt_rows"] === tasks &&
+      check["tasks_with_attempts"] === tasks &&
+      check["attempts_not_completed"] === 0;
+
+    const seconds = (Number(timing.last_done) - Number(timing.first_insert)) / 1000;
+    const steadySeconds = (Number(timing.p90_done) - Number(timing.p10_done)) / 1000;
+    // Stop first: backends flush their statistics when their session ends.
+    const ran = started.splice(0);
+    await Promise.all(ran.map((p) => p.stop()));
+    await sleep(300);
+    const statsAfter = await databaseCounters(db, options.database);
+    const cpuSecondsPer1000: Record<string, number> = { postgres: (footprint.postgresCpuSeconds / tasks) * 1000 };
+    for (const [name, p] of Object.entries(footprint.processes)) cpuSecondsPer1000[name] = (p.cpuSeconds / tasks) * 1000;
+    return {
+      workers: options.workers,
+      tasks,
+      seconds,
+      tasksPerSecond: tasks / seconds,
+      steadyTasksPerSecond: steadySeconds > 0 ? (0.8 * tasks) / steadySeconds : Number.NaN,
+      insertSeconds: (Number(timing.last_insert) - Number(timing.first_insert)) / 1000,
+      firstCompletionMs: Number(timing.first_done) - Number(timing.first_insert),
+      exactlyOnce,
+      check,
+      commitsPerTask: (statsAfter.commits - statsBefore.commits) / tasks,
+      walBytesPerTask: (statsAfter.walBytes - statsBefore.walBytes) / tasks,
+      window: { startUs, endUs },
+      pids: Object.fromEntries(watched.map((p) => [p.name, p.pid])),
+      idleRssMb,
+      cpuSecondsPer1000,
+      footprint,
+      warnings: [...(options.server?.warnings.splice(0) ?? []), ...warningsOf(ran)].slice(0, 20),
+    };
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
+  }
+}
+
+function warningsOf(processes: SystemProcess[]): string[] {
+  return processes.flatMap((p) => p.warnings.map((w) => `[${p.name}] ${w}`));
+}
+
+/** Commits so far in `database`, and WAL written so far (bytes since the cluster began). */
+async function databaseCounters(db: pg.Pool, database: string): Promise<{ commits: number; walBytes: number }> {
+  const { rows } = await db.query<{ commits: string; wal: string }>(
+    `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1)::text AS commits,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS wal`,
+    [database],
+  );
+  return { commits: Number(rows[0]!.commits), walBytes: Number(rows[0]!.wal) };
+}
