@@ -210,7 +210,7 @@ describe("fault suite", () => {
   test("4. a worker SIGSTOPped past its heartbeat timeout loses its tasks to another; after SIGCONT its late reports are rejected as stale", async () => {
     const c = await openScenario("4-worker-sigstop");
     const { workers } = await startSystem(c, { workers: 2 });
-    const long = await c.insertTasks(5, { ms: 4000 });
+    const long = await c.insertTasks(5, { ms: 6000 });
     await c.waitFor("the five long tasks to run", { ids: long, statuses: ["RUNNING"] });
     // Pause the worker running more of them; the other has free slots to take them over.
     const runningOn = await Promise.all(workers.map((w) => c.taskIds({ status: ["RUNNING"], workerId: workerIdOf(w) })));
