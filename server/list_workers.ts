@@ -20,6 +20,12 @@ export interface WorkerView {
   coordinatorId: string | null;
   startedAt: string;
   lastHeartbeatAt: string;
+  /**
+   * Milliseconds from `lastHeartbeatAt` to the database's `now()` when the list was read (never
+   * negative): both times are the database's, so a browser on another machine with a skewed clock
+   * still shows the true age (add the time since the value arrived to keep it ticking).
+   */
+  lastHeartbeatAgeMs: number;
   /** The most recently picked task the worker holds (PICKED or RUNNING), if any. */
   currentTaskId: string | null;
   /** Every task the worker holds. */
@@ -74,7 +80,8 @@ export async function listWorkers(prisma: PrismaClient, options: ListWorkersOpti
     }),
     prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS now`,
   ]);
-  const cutoff = (clock?.now ?? new Date()).getTime() - options.onlineWindowMs;
+  const databaseNow = (clock?.now ?? new Date()).getTime();
+  const cutoff = databaseNow - options.onlineWindowMs;
   const workers = rows
     .map((row) => ({ row, online: row.status !== "OFFLINE" && row.lastHeartbeatAt.getTime() > cutoff }))
     .filter((w) => options.includeOffline || w.online);
@@ -109,6 +116,7 @@ export async function listWorkers(prisma: PrismaClient, options: ListWorkersOpti
       coordinatorId: row.coordinatorId,
       startedAt: row.startedAt.toISOString(),
       lastHeartbeatAt: row.lastHeartbeatAt.toISOString(),
+      lastHeartbeatAgeMs: Math.max(0, databaseNow - row.lastHeartbeatAt.getTime()),
       currentTaskId: ids[0] ?? null,
       currentTaskIds: ids,
     };
