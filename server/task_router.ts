@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { parseIsoTimestamp, TASK_STATUSES } from "../shared/mod.ts";
+import { parseIsoTimestamp, TASK_STATUSES, type TaskStatusName } from "../shared/mod.ts";
 import { getTask } from "./get_task.ts";
 import { listTasks } from "./list_tasks.ts";
 import {
@@ -33,6 +33,13 @@ const runAt = z.union([
   }),
   z.number().int().min(0).max(8_640_000_000_000_000).transform((ms) => new Date(ms)),
 ]);
+
+/** The statuses a task list keeps: both filters hold when both are given (their intersection, maybe empty). */
+function statusFilter(status: TaskStatusName | undefined, statuses: readonly TaskStatusName[] | undefined): TaskStatusName[] | undefined {
+  if (statuses === undefined) return status === undefined ? undefined : [status];
+  const unique = [...new Set(statuses)];
+  return status === undefined ? unique : unique.filter((s) => s === status);
+}
 
 /** Tasks: schedule, look up, list, cancel, retry. */
 export const taskRouter = router({
@@ -116,13 +123,22 @@ export const taskRouter = router({
       return { ...result, message: result.capped ? cappedRetryMessage(result.count) : null };
     }),
 
-  /** Tasks newest first, one page at a time; pass `nextCursor` back as `cursor`. */
+  /**
+   * Tasks newest first, one page at a time; pass `nextCursor` back as `cursor`. `status` and
+   * `statuses` filter by status (a task matches when its status is in `statuses`, and is `status`
+   * when that is given too); an empty `statuses` is rejected.
+   */
   list: publicProcedure
     .input(
       z.object({
         cursor: z.string().max(200).nullish(),
         limit: z.number().int().min(1).max(200).default(50),
         status: z.enum(TASK_STATUSES).optional(),
+        statuses: z
+          .array(z.enum(TASK_STATUSES))
+          .min(1, { error: "statuses must name at least one status (omit it for every status)" })
+          .max(TASK_STATUSES.length * 2)
+          .optional(),
         command: z.string().min(1).max(1000).optional(),
         workerId: z.number().int().min(1).max(0xffffffff).optional(),
       }),
@@ -132,7 +148,7 @@ export const taskRouter = router({
         return await listTasks(ctx.prisma, {
           cursor: input.cursor ?? undefined,
           limit: input.limit,
-          statuses: input.status ? [input.status] : undefined,
+          statuses: statusFilter(input.status, input.statuses),
           command: input.command,
           workerId: input.workerId,
         });

@@ -161,6 +161,38 @@ describe("task.list", () => {
     expect(mine.nextCursor).toBeNull();
   });
 
+  it("`task.list` keeps the tasks whose status is in `statuses`, with `status`, command and paging alike", async () => {
+    await db.prisma.task.createMany({
+      data: [
+        { command: "a", scheduledAt: new Date(), status: "PICKED" },
+        { command: "a", scheduledAt: new Date(), status: "RUNNING" },
+        { command: "b", scheduledAt: new Date(), status: "RUNNING" },
+        { command: "a", scheduledAt: new Date(), status: "COMPLETED" },
+        { command: "a", scheduledAt: new Date(), status: "DEAD" },
+        { command: "a", scheduledAt: new Date(), status: "SCHEDULED" },
+      ],
+    });
+    const statusesOf = (page: { items: { status: string }[] }) => page.items.map((i) => i.status).sort();
+    expect(statusesOf(await caller.task.list({ statuses: ["PICKED", "RUNNING"] }))).toEqual(["PICKED", "RUNNING", "RUNNING"]);
+    expect(statusesOf(await caller.task.list({ statuses: ["COMPLETED", "FAILED", "DEAD", "CANCELLED"] }))).toEqual(["COMPLETED", "DEAD"]);
+    expect(statusesOf(await caller.task.list({ statuses: ["RUNNING", "RUNNING"], command: "a" }))).toEqual(["RUNNING"]);
+    // Both filters hold: the intersection.
+    expect(statusesOf(await caller.task.list({ status: "RUNNING", statuses: ["PICKED", "RUNNING"] }))).toEqual(["RUNNING", "RUNNING"]);
+    expect((await caller.task.list({ status: "DEAD", statuses: ["PICKED"] })).items).toEqual([]);
+    const first = await caller.task.list({ statuses: ["PICKED", "RUNNING"], limit: 2 });
+    expect(first.items).toHaveLength(2);
+    const rest = await caller.task.list({ statuses: ["PICKED", "RUNNING"], limit: 2, cursor: first.nextCursor });
+    expect(rest.items).toHaveLength(1);
+    expect(rest.nextCursor).toBeNull();
+  });
+
+  it("`task.list` rejects an empty or unknown `statuses` as BAD_REQUEST", async () => {
+    const empty = await rejection(caller.task.list({ statuses: [] }));
+    expect(empty.code).toBe("BAD_REQUEST");
+    expect(empty.message).toContain("statuses must name at least one status");
+    expect((await rejection(caller.task.list({ statuses: ["DONE" as "DEAD"] }))).code).toBe("BAD_REQUEST");
+  });
+
   it("`task.list` rejects a malformed cursor and a limit over 200 as BAD_REQUEST", async () => {
     expect((await rejection(caller.task.list({ cursor: "garbage" }))).code).toBe("BAD_REQUEST");
     expect((await rejection(caller.task.list({ limit: 201 }))).code).toBe("BAD_REQUEST");
