@@ -5,8 +5,11 @@ import type { ActivityEntry, EventHub, HubEvent, TaskChangeEvent } from "./event
 import type { PrismaClient } from "../prisma/mod.ts";
 import { coalesce } from "./_coalesce.ts";
 import { guaranteeStats, type GuaranteeStats } from "./guarantee_stats.ts";
-import { getTaskStats, type TaskStats } from "./task_stats.ts";
+import type { WorkersSnapshot } from "./list_worker_snapshot.ts";
+import { statsWithQueueSample } from "./stats_router.ts";
+import type { TaskStats } from "./task_stats.ts";
 import { publicProcedure, router, type ServerContext } from "./trpc.ts";
+import { createWorkersFeed, type WorkersFeed } from "./workers_feed.ts";
 
 const resumable = z.object({ lastEventId: z.string().max(100).nullish() }).default({});
 
@@ -35,8 +38,28 @@ async function liveStats(ctx: ServerContext, notBefore: number): Promise<LiveSta
     guarantees = coalesce(() => guaranteeStats(ctx.prisma));
     sharedGuarantees.set(ctx.prisma, guarantees);
   }
-  const [stats, figures] = await Promise.all([getTaskStats(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs }), guarantees(notBefore)]);
+  const [stats, figures] = await Promise.all([statsWithQueueSample(ctx), guarantees(notBefore)]);
   return { ...stats, guarantees: figures };
+}
+
+/** One workers feed per server (its hub): every `events.onWorkers` subscriber shares its reads. */
+const workersFeeds = new WeakMap<EventHub, WorkersFeed>();
+
+function workersFeedFor(ctx: ServerContext): WorkersFeed {
+  let feed = workersFeeds.get(ctx.hub);
+  if (!feed) {
+    feed = createWorkersFeed({
+      prisma: ctx.prisma,
+      hub: ctx.hub,
+      scaler: ctx.scaler,
+      onlineWindowMs: ctx.onlineWindowMs,
+      heartbeatIntervalMs: ctx.heartbeatIntervalMs ?? Math.max(100, Math.round(ctx.onlineWindowMs / 3)),
+      throttleMs: ctx.statsThrottleMs ?? 500,
+      log: ctx.log,
+    });
+    workersFeeds.set(ctx.hub, feed);
+  }
+  return feed;
 }
 
 /** Live updates over SSE, pushed by PostgreSQL's NOTIFY (no polling). */
@@ -126,6 +149,33 @@ export const eventRouter = router({
       changes.dispose();
     }
   }),
+
+  /**
+   * `worker.list`'s value as `workers` (online ones, or all with `includeOffline`) with
+   * `worker.local`'s as `local`: now, then again whenever a worker row changes or the scaler reports
+   * on its processes, and at least once per HEARTBEAT_INTERVAL_MS while any worker is online (so
+   * `lastHeartbeatAgeMs` and `online` stay true); at most every 500 ms. One read serves every
+   * subscriber. Not resumable (each value is complete), so it yields plain values.
+   */
+  onWorkers: publicProcedure
+    .input(z.object({ includeOffline: z.boolean().default(false) }).default({ includeOffline: false }))
+    .subscription(async function* ({ ctx, input, signal }): AsyncGenerator<WorkersSnapshot> {
+      const feed = workersFeedFor(ctx);
+      const view = (snapshot: WorkersSnapshot): WorkersSnapshot =>
+        input.includeOffline ? snapshot : { ...snapshot, workers: snapshot.workers.filter((w) => w.online) };
+      // Subscribed before the first read, so no change is missed; only the latest snapshot is kept.
+      const updates = iterateEvents<WorkersSnapshot>((push) => feed.subscribe(push), signal, 1);
+      try {
+        const first = await feed.current();
+        yield view(first);
+        for await (const snapshot of updates) {
+          if (snapshot === first) continue; // the feed's read that `current()` shared
+          yield view(snapshot);
+        }
+      } finally {
+        updates.dispose();
+      }
+    }),
 });
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

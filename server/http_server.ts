@@ -31,6 +31,8 @@ export interface ServerOptions {
   scaler?: WorkerScaler;
   /** HEARTBEAT_INTERVAL_MS * HEARTBEAT_MISSES. Default 15000. */
   onlineWindowMs?: number;
+  /** HEARTBEAT_INTERVAL_MS: how often `events.onWorkers` re-reads while a worker is online. Default onlineWindowMs / 3. */
+  heartbeatIntervalMs?: number;
   /** Largest request body accepted. Default 1048576 (1 MiB). */
   maxBodyBytes?: number;
   /** The built dashboard (`web/dist`); null or absent: serve the placeholder page. */
@@ -39,7 +41,7 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Milliseconds between keep-alive comments on `/api/logs/stream`. Default 15000. */
   sseKeepAliveMs?: number;
-  /** How often `events.onStats` may re-query, at most. Default 500. */
+  /** How often `events.onStats` and `events.onWorkers` may re-query, at most. Default 500. */
   statsThrottleMs?: number;
   /** Use this hub instead of creating one (the server then does not close it). */
   hub?: EventHub;
@@ -78,6 +80,7 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
     onlineWindowMs,
     log,
     ...(options.statsThrottleMs !== undefined ? { statsThrottleMs: options.statsThrottleMs } : {}),
+    ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
   });
   const streams = new Set<ServerResponse>();
   const routes = new Map<string, RestRoute>([

@@ -96,6 +96,7 @@ const server = await createServer({
   port: settings.SCHEDULER_PORT,
   scaler,
   onlineWindowMs: settings.HEARTBEAT_INTERVAL_MS * settings.HEARTBEAT_MISSES,
+  heartbeatIntervalMs: settings.HEARTBEAT_INTERVAL_MS,
   maxBodyBytes: settings.MAX_BODY_BYTES,
   webDistDir: settings.WEB_DIST_DIR ?? `${repoRoot}web/dist`,
 }).catch((error: unknown) => {

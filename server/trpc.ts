@@ -14,7 +14,9 @@ export interface ServerContext {
   /** HEARTBEAT_INTERVAL_MS * HEARTBEAT_MISSES: a worker silent longer is not online. */
   onlineWindowMs: number;
   log: Logger;
-  /** How often `events.onStats` may re-query, at most. Default 500 ms. */
+  /** HEARTBEAT_INTERVAL_MS: `events.onWorkers` re-reads this often while a worker is online. Default onlineWindowMs / 3. */
+  heartbeatIntervalMs?: number;
+  /** How often `events.onStats` and `events.onWorkers` may re-query, at most. Default 500 ms. */
   statsThrottleMs?: number;
 }
 

@@ -1,9 +1,9 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { localWorkers, withScalerInfo } from "./list_worker_snapshot.ts";
 import { listWorkers } from "./list_workers.ts";
 import { publicProcedure, router } from "./trpc.ts";
 import { WorkerScalingDisabledError } from "./worker_scaler.ts";
-
 
 /** The scaler's refusal to manage a worker it did not start (REST answers 409 with the same words). */
 export function notManagedMessage(name: string): string {
@@ -12,17 +12,19 @@ export function notManagedMessage(name: string): string {
 
 /** Workers: list, scale the local ones, kill one (resilience demo). */
 export const workerRouter = router({
-  /** Workers by id: online ones, or all with `includeOffline`; `managed` when this server started it. */
+  /**
+   * Workers by id: online ones, or all with `includeOffline`; `managed` when this server started it;
+   * `lastHeartbeatAgeMs` by the database's clock. `events.onWorkers` pushes the same value.
+   */
   list: publicProcedure
     .input(z.object({ includeOffline: z.boolean().default(false) }).default({ includeOffline: false }))
     .query(async ({ ctx, input }) => {
-      const managed = new Map(ctx.scaler.list().map((w) => [w.id, w]));
       const workers = await listWorkers(ctx.prisma, { onlineWindowMs: ctx.onlineWindowMs, includeOffline: input.includeOffline });
-      return workers.map((w) => ({ ...w, managed: managed.has(w.id), pid: managed.get(w.id)?.pid ?? null }));
+      return withScalerInfo(workers, ctx.scaler);
     }),
 
   /** Worker processes this server started (also those not yet registered with a coordinator). */
-  local: publicProcedure.input(z.object({}).optional()).query(({ ctx }) => ({ scaler: ctx.scaler.kind, workers: ctx.scaler.list() })),
+  local: publicProcedure.input(z.object({}).optional()).query(({ ctx }) => localWorkers(ctx.scaler)),
 
   /** Starts or stops local workers until `count` run. */
   scale: publicProcedure.input(z.object({ count: z.number().int().min(1).max(50) })).mutation(async ({ ctx, input }) => {
