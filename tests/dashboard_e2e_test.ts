@@ -86,7 +86,10 @@ if (!HAVE_CHROMIUM && IN_CI) {
       mkdirSync(SCREENSHOTS, { recursive: true });
       const [, database, port] = await Promise.all([ensureWebBuild(), useTestDatabase(), freePort()]);
       db = database;
-      const timing = { HEARTBEAT_INTERVAL_MS: "500", HEARTBEAT_MISSES: "3" };
+      // Heartbeats every 500 ms; a worker is presumed dead after 10 misses (5 s), not 3, so that a busy
+      // two-core machine does not make a live worker look lost (killed workers are marked offline at
+      // once by the server's scaler, whatever this says).
+      const timing = { HEARTBEAT_INTERVAL_MS: "500", HEARTBEAT_MISSES: "10" };
       coordinator = await startProcess("coordinator", {
         DATABASE_URL: db.url,
         COORDINATOR_PORT: "0",
@@ -287,8 +290,47 @@ if (!HAVE_CHROMIUM && IN_CI) {
       await expect.poll(() => new URL(page.url()).pathname).toBe("/");
     }, 90_000);
 
-    test("reconnects by itself when the server restarts", async () => {
+    /** Each test starts from the dashboard, whatever the one before left on screen. */
+    async function onDashboard(): Promise<void> {
+      if (new URL(page.url()).pathname !== "/") await page.goto(baseUrl);
       await page.locator('[data-connection="live"]').waitFor();
+    }
+
+    test("one task due in an hour: cancelled from its page, then retried, it runs at once", async () => {
+      await onDashboard();
+      const create = region("Create tasks");
+      await create.getByRole("button", { name: "One task" }).click();
+      const form = page.getByRole("form", { name: "Create one task" });
+      await form.getByLabel("Command").fill("later-job");
+      await form.getByLabel("Payload (JSON, optional)").fill("");
+      const inAnHour = new Date(Date.now() + 3_600_000);
+      const pad = (n: number) => String(n).padStart(2, "0");
+      const local = `${inAnHour.getFullYear()}-${pad(inAnHour.getMonth() + 1)}-${pad(inAnHour.getDate())}T${pad(inAnHour.getHours())}:${pad(inAnHour.getMinutes())}`;
+      await form.getByLabel("Run at (empty: now)").fill(local);
+      await form.getByLabel("Priority").fill("5");
+      await form.getByRole("button", { name: "Schedule task" }).click();
+      const link = form.getByRole("link", { name: /^task [0-9a-f]{8}$/ });
+      await expect.poll(async () => (await link.getAttribute("href")) !== `/tasks/${sleepTaskId}`).toBe(true);
+      await link.click();
+      const status = page.locator("[data-task-status]");
+      await expect.poll(() => status.getAttribute("data-task-status")).toBe("SCHEDULED");
+      await region("Details").getByText("5", { exact: true }).waitFor();
+
+      await page.getByRole("button", { name: "Cancel task" }).click();
+      await page.getByText("Cancelled (it was SCHEDULED).").waitFor();
+      await expect.poll(() => status.getAttribute("data-task-status")).toBe("CANCELLED");
+
+      await page.getByRole("button", { name: "Retry", exact: true }).click();
+      await page.getByText("Back in the queue (it was CANCELLED).").waitFor();
+      await expect.poll(() => status.getAttribute("data-task-status"), { timeout: LONG }).toBe("COMPLETED");
+      await region("Timeline").locator('li[data-attempt="1"][data-outcome="COMPLETED"]').waitFor();
+      await page.getByRole("link", { name: "← Dashboard" }).click();
+      await completedOnScreen(82);
+      await create.getByRole("button", { name: "Batch" }).click();
+    }, 120_000);
+
+    test("reconnects by itself when the server restarts", async () => {
+      await onDashboard();
       serverDown = true;
       await server.stop("SIGTERM");
       await page.locator('[data-connection="reconnecting"]').waitFor();
@@ -302,9 +344,9 @@ if (!HAVE_CHROMIUM && IN_CI) {
         body: JSON.stringify({ command: "after-restart", count: 5 }),
       });
       expect(res.status).toBe(200);
-      await expect.poll(() => stat("Total").textContent(), { timeout: LONG }).toBe("86");
+      await expect.poll(() => stat("Total").textContent(), { timeout: LONG }).toBe("87");
       await expect.poll(() => workerCards().count(), { timeout: LONG }).toBe(3);
-      await completedOnScreen(86);
+      await completedOnScreen(87);
     }, 200_000);
 
     test("no errors in the browser console (beyond failed requests while the server was down)", () => {
@@ -316,7 +358,7 @@ if (!HAVE_CHROMIUM && IN_CI) {
 
     test("every task completed: the database agrees with the screen", async () => {
       const counts = await db.prisma.task.groupBy({ by: ["status"], _count: { _all: true } });
-      expect(counts.map((c) => [c.status, c._count._all])).toEqual([["COMPLETED", 86]]);
+      expect(counts.map((c) => [c.status, c._count._all])).toEqual([["COMPLETED", 87]]);
       await eventually(async () => (await db.prisma.taskAttempt.count({ where: { outcome: "LOST" } })) >= 1, {
         what: "the killed worker's attempt to be recorded as LOST",
       });

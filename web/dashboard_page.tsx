@@ -1,5 +1,6 @@
 import { ActivityPanel } from "./activity_panel.tsx";
 import { CreateTasksPanel } from "./create_tasks_panel.tsx";
+import { GuaranteePanel } from "./guarantee_panel.tsx";
 import { useLiveStats } from "./live_events.tsx";
 import { NoWorkersBanner, StatsCards } from "./stats_cards.tsx";
 import { TaskMonitor } from "./task_monitor.tsx";
@@ -16,6 +17,7 @@ export function DashboardPage() {
       <section aria-label="Stats" className="space-y-3">
         <StatsCards stats={stats} />
         {stats?.noWorkers ? <NoWorkersBanner pending={stats.pending} controlsHref="#worker-controls" /> : null}
+        <GuaranteePanel guarantees={stats?.guarantees ?? null} />
       </section>
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="space-y-4 lg:col-span-1">

@@ -2,7 +2,7 @@
 // log, each a tRPC subscription over SSE. Components read them from contexts; nothing polls.
 import { skipToken, useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from "react";
-import type { TaskChangeEvent, TaskStats } from "../server/mod.ts";
+import type { LiveStats, TaskChangeEvent } from "../server/mod.ts";
 import { type ActivityLine, mentionsWorker, prependActivity } from "./activity_lines.ts";
 import { usePageActive } from "./page_visibility.ts";
 import { addThroughputSample, type ThroughputSample } from "./throughput_series.ts";
@@ -13,7 +13,8 @@ export type ConnectionState = "connecting" | "live" | "reconnecting" | "paused";
 
 /** The latest stats and when they arrived (epoch ms, browser clock). */
 export interface StatsSnapshot {
-  stats: TaskStats | null;
+  /** `events.onStats`: the counts, and the guarantee figures as `guarantees`. */
+  stats: LiveStats | null;
   receivedAt: number;
 }
 
@@ -110,7 +111,7 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const [samples, setSamples] = useState<readonly ThroughputSample[]>([]);
   const [activity, setActivity] = useState<readonly ActivityLine[]>([]);
   const feed = useMemo(createTaskChangeFeed, []);
-  const latestStats = useRef<TaskStats | null>(null);
+  const latestStats = useRef<LiveStats | null>(null);
   const statsStartedBefore = useRef(false);
   const everLive = useRef(false);
 

@@ -7,6 +7,7 @@ import { formatCount } from "./format.ts";
 import { useLiveStats, useTaskChanges } from "./live_events.tsx";
 import { Panel } from "./panel.tsx";
 import { ui } from "./styles.ts";
+import { isRetryable } from "./task_actions.ts";
 import { parseTaskFilter, type TaskFilter, withTaskFilter } from "./task_filter.ts";
 import { latestRows, needsRefetch, patchTaskPage } from "./task_page_patch.ts";
 import { TaskTable } from "./task_table.tsx";
@@ -93,6 +94,11 @@ export function TaskMonitor() {
   const anyRunning = tasks.some((t) => t.status === "RUNNING" || t.status === "PICKED" || t.status === "SCHEDULED");
   const now = useNow(1000, anyRunning);
 
+  const retryMany = trpc.task.retryMany.useMutation({ onSettled: () => void utils.task.list.invalidate() });
+  const { reset: resetRetryMany } = retryMany;
+  useEffect(() => resetRetryMany(), [filterKey, resetRetryMany]);
+  const retryStatus = filter.status !== undefined && isRetryable(filter.status) && filter.workerId === undefined ? filter.status : null;
+
   const setFilter = (next: TaskFilter) => setParams(withTaskFilter(params, next), { replace: true });
   const total = matchingCount(filter, stats);
   const first = pageIndex * TASK_PAGE_SIZE + 1;
@@ -147,6 +153,28 @@ export function TaskMonitor() {
           <button type="button" className={ui.secondaryButton} onClick={() => setFilter({})}>
             Clear filters
           </button>
+        ) : null}
+        {retryStatus && tasks.length > 0 ? (
+          <button
+            type="button"
+            className={ui.primaryButton}
+            disabled={retryMany.isPending}
+            onClick={() => retryMany.mutate({ status: retryStatus, ...(filter.command ? { command: filter.command } : {}) })}
+          >
+            Retry all {retryStatus.toLowerCase()}
+            {filter.command ? ` ${filter.command}` : ""} tasks
+          </button>
+        ) : null}
+      </div>
+      <div aria-live="polite" className="text-sm">
+        {retryMany.error ? (
+          <p role="alert" className={`mb-2 ${ui.fieldError}`}>
+            {retryMany.error.message}
+          </p>
+        ) : retryMany.data ? (
+          <p className="mb-2 text-zinc-700 dark:text-zinc-300">
+            {retryMany.data.message ?? `Sent ${formatCount(retryMany.data.count)} task${retryMany.data.count === 1 ? "" : "s"} back to the queue.`}
+          </p>
         ) : null}
       </div>
 

@@ -59,6 +59,10 @@ export function TaskPage({ id }: { id: string }) {
   const runAgain = trpc.task.schedule.useMutation({
     onSuccess: (result) => navigate(`/tasks/${result.task.id}`),
   });
+  const refresh = () => void utils.task.get.invalidate({ id });
+  const cancel = trpc.task.cancel.useMutation({ onSettled: refresh });
+  const retry = trpc.task.retry.useMutation({ onSettled: refresh });
+  const actionError = cancel.error?.message ?? retry.error?.message ?? runAgain.error?.message ?? null;
 
   const back = (
     <Link href="/" className={`text-sm ${ui.link}`}>
@@ -98,7 +102,9 @@ export function TaskPage({ id }: { id: string }) {
         <h1 className="text-xl font-semibold text-zinc-900 dark:text-zinc-50">
           Task <span className="font-mono">{shortId(task.id)}</span>
         </h1>
-        <StatusBadge status={task.status} />
+        <span data-task-status={task.status}>
+          <StatusBadge status={task.status} />
+        </span>
         <span className={`font-mono text-xs break-all ${ui.muted}`}>{task.id}</span>
       </div>
 
@@ -132,10 +138,26 @@ export function TaskPage({ id }: { id: string }) {
             />
           </div>
           <div className="mt-4 flex flex-wrap items-center gap-2 border-t border-zinc-200 pt-3 dark:border-zinc-800">
+            {actions.cancel ? (
+              <button type="button" className={ui.dangerButton} disabled={cancel.isPending} onClick={() => {
+                  retry.reset();
+                  cancel.mutate({ id: task.id });
+                }}>
+                {cancel.isPending ? "Cancelling…" : "Cancel task"}
+              </button>
+            ) : null}
+            {actions.retry ? (
+              <button type="button" className={ui.primaryButton} disabled={retry.isPending} onClick={() => {
+                  cancel.reset();
+                  retry.mutate({ id: task.id });
+                }}>
+                {retry.isPending ? "Retrying…" : "Retry"}
+              </button>
+            ) : null}
             {actions.runAgain ? (
               <button
                 type="button"
-                className={ui.primaryButton}
+                className={ui.secondaryButton}
                 disabled={runAgain.isPending}
                 onClick={() =>
                   runAgain.mutate({
@@ -146,24 +168,20 @@ export function TaskPage({ id }: { id: string }) {
                   })
                 }
               >
-                {task.status === "COMPLETED" ? "Run again" : "Retry as a new task"}
+                Run again as a new task
               </button>
             ) : null}
-            {actions.cancel ? (
-              <>
-                <button type="button" className={ui.secondaryButton} disabled aria-describedby="cancel-note">
-                  Cancel task
-                </button>
-                <p id="cancel-note" className={`text-xs ${ui.muted}`}>
-                  Cancelling needs a <code>task.cancel</code> procedure the server does not offer yet.
+            <div aria-live="polite" className="w-full text-sm">
+              {actionError ? (
+                <p role="alert" className={ui.fieldError}>
+                  {actionError}
                 </p>
-              </>
-            ) : null}
-            {runAgain.error ? (
-              <p role="alert" className={ui.fieldError}>
-                {runAgain.error.message}
-              </p>
-            ) : null}
+              ) : cancel.isSuccess ? (
+                <p>Cancelled (it was {cancel.data.previousStatus}).</p>
+              ) : retry.isSuccess ? (
+                <p>Back in the queue (it was {retry.data.previousStatus}).</p>
+              ) : null}
+            </div>
           </div>
         </Panel>
 

@@ -65,7 +65,7 @@ export function fakeStats(byStatus: Partial<TaskStats["byStatus"]> = {}, workers
 
 /** A worker as `worker.list` returns it. */
 export function fakeWorker(overrides: Partial<WorkerEntry> = {}): WorkerEntry {
-  return {
+  const worker = {
     id: 7,
     name: "Worker-7",
     address: "localhost:5007",
@@ -79,12 +79,14 @@ export function fakeWorker(overrides: Partial<WorkerEntry> = {}): WorkerEntry {
     coordinatorId: "c1",
     startedAt: "2030-01-01T00:00:00.000Z",
     lastHeartbeatAt: "2030-01-01T00:00:00.000Z",
+    lastHeartbeatAgeMs: 0,
     currentTaskId: null,
     currentTaskIds: [],
     managed: true,
     pid: 4242,
-    ...overrides,
-  };
+  } as const satisfies Record<string, unknown>;
+  // A cast: the server adds fields over time; a fixture need not list them all.
+  return { ...worker, ...overrides } as WorkerEntry;
 }
 
 /** Static HTML of `element` (react-dom/server), without React's text separators, for assertions. */
