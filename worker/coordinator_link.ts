@@ -46,8 +46,16 @@ export interface WorkerLoad {
 
 /** Options for {@linkcode createCoordinatorLink}. */
 export interface CoordinatorLinkOptions {
-  /** The coordinator's gRPC address, `host:port`. */
+  /**
+   * The coordinators' gRPC addresses: `host:port`, or several separated by commas
+   * (`"coord-a:8080,coord-b:8080"`). The worker registers with the first; after `failoverAfterMisses`
+   * heartbeats in a row that no coordinator answered, it moves to the next (wrapping around). One
+   * name that resolves to several addresses (a Kubernetes headless Service) is one target: gRPC
+   * connects to one of its addresses (shuffled, so workers spread) and to another when that one stops.
+   */
   target: string;
+  /** Heartbeats in a row without an answer before moving to the next coordinator address. Default 3. */
+  failoverAfterMisses?: number;
   /** This worker's uint32 id. */
   workerId: number;
   /** Where the coordinator reaches this worker, `host:port`. */
@@ -83,13 +91,47 @@ export interface CoordinatorLink extends TaskReporter {
 
 type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => unknown;
 
-/** Creates the link to the coordinator at `options.target`. Nothing is sent before `startHeartbeats()` or a report. */
+/**
+ * The addresses in a COORDINATOR value: `"a:8080, b:8080"` -> `["a:8080", "b:8080"]`. Throws a
+ * RangeError naming the value when it holds none.
+ */
+export function parseCoordinatorTargets(value: string): string[] {
+  const targets = value
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+  if (targets.length === 0) {
+    throw new RangeError(`Cannot connect as 'target' must name at least one coordinator "host:port": current value is "${value}"`);
+  }
+  return targets;
+}
+
+/**
+ * A name that resolves to several coordinators is connected "pick first", with the resolved
+ * addresses shuffled: each worker picks one at random, and another when its own stops answering.
+ */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ pick_first: { shuffleAddressList: true } }] }),
+};
+
+/**
+ * Creates the link to the coordinator at `options.target` (or the first of several). Nothing is sent
+ * before `startHeartbeats()` or a report.
+ */
 export function createCoordinatorLink(options: CoordinatorLinkOptions): CoordinatorLink {
   const api = loadGrpcApi();
-  const client: CoordinatorServiceClient = new api.CoordinatorService(
-    options.target,
-    options.credentials ?? grpc.credentials.createInsecure(),
-  );
+  const targets = parseCoordinatorTargets(options.target);
+  const failoverAfterMisses = options.failoverAfterMisses ?? 3;
+  if (!Number.isInteger(failoverAfterMisses) || failoverAfterMisses < 1) {
+    throw new RangeError(
+      `Cannot connect as 'failoverAfterMisses' must be a positive integer: current value is ${failoverAfterMisses}`,
+    );
+  }
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  let targetIndex = 0;
+  let target = targets[0]!;
+  const connect = (address: string): CoordinatorServiceClient => new api.CoordinatorService(address, credentials, CHANNEL_OPTIONS);
+  let client: CoordinatorServiceClient = connect(target);
   const log = options.logger;
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   const closing = new AbortController();
@@ -97,8 +139,54 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   let heartbeating = false;
   let beatInFlight: Promise<boolean> | undefined;
   let heartbeatFailing = false;
+  /** Heartbeats in a row that got no answer from the current coordinator. */
+  let missedBeats = 0;
+  /** The coordinator_id that last acknowledged a heartbeat. */
+  let coordinatorId: string | undefined;
   let progressSupported = true;
-  const batcher = createReportBatcher({ client, workerId: options.workerId, callTimeoutMs });
+  let batcher = createReportBatcher({ client, workerId: options.workerId, callTimeoutMs });
+  /** Closes channels left behind by a failover (at once when the link closes). */
+  const closers = new Set<() => void>();
+  let beatSoon = false;
+
+  /**
+   * Moves to the next coordinator address: a new channel and report batcher. Calls on the old
+   * channel finish or fail there (reports are then retried here: they are idempotent, and any
+   * coordinator accepts them since all share one database); the old channel is closed after them.
+   */
+  function failover(): void {
+    const from = target;
+    const old = client;
+    targetIndex = (targetIndex + 1) % targets.length;
+    target = targets[targetIndex]!;
+    client = connect(target);
+    batcher = createReportBatcher({ client, workerId: options.workerId, callTimeoutMs });
+    missedBeats = 0;
+    log.warn("coordinator stopped answering heartbeats: moving to the next address", {
+      from,
+      to: target,
+      missed_heartbeats: failoverAfterMisses,
+    });
+    const closeNow = () => {
+      clearTimeout(closeOld);
+      closers.delete(closeNow);
+      old.close();
+    };
+    const closeOld = setTimeout(closeNow, callTimeoutMs * 2);
+    closeOld.unref();
+    closers.add(closeNow);
+    // Register with the new one at once rather than an interval later.
+    beatSoon = true;
+  }
+
+  /** Whether a failed heartbeat got no answer from a coordinator process (down, unreachable, too slow). */
+  const unanswered = (error: unknown): boolean => {
+    const code = grpcCode(error);
+    // A coordinator that answers "database unavailable" is alive: moving would not help.
+    const details = typeof error === "object" && error !== null && "details" in error ? String(error.details) : "";
+    if (code === grpc.status.UNAVAILABLE) return !details.startsWith("database unavailable");
+    return code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED || code === undefined;
+  };
 
   function call<Req, Res>(method: Unary<Req, Res>, request: Req, timeoutMs = callTimeoutMs): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
@@ -125,16 +213,25 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     const method: Unary<HeartbeatRequest, HeartbeatResponse__Output> = (r, o, cb) => client.SendHeartbeat(r, o, cb);
     beatInFlight = call(method, request, Math.min(callTimeoutMs, Math.max(options.heartbeatIntervalMs, 1000)))
       .then((response) => {
-        if (heartbeatFailing) log.info("heartbeat restored", { coordinator: options.target });
+        if (heartbeatFailing) log.info("heartbeat restored", { coordinator: target });
         heartbeatFailing = false;
+        missedBeats = 0;
+        if (response.coordinator_id && response.coordinator_id !== coordinatorId) {
+          log.info("registered with a coordinator", { coordinator: target, coordinator_id: response.coordinator_id, previous: coordinatorId });
+          coordinatorId = response.coordinator_id;
+        }
         log.debug("heartbeat", { in_flight: load.inFlight, draining: load.draining, coordinator_id: response.coordinator_id });
         return response.acknowledged;
       })
       .catch((error: unknown) => {
-        const fields = { coordinator: options.target, error: describeCallError(error) };
+        const fields = { coordinator: target, error: describeCallError(error) };
         if (heartbeatFailing) log.debug("heartbeat failed", fields);
         else log.warn("heartbeat failed", fields);
         heartbeatFailing = true;
+        if (unanswered(error) && ++missedBeats >= failoverAfterMisses && targets.length > 1 && !closing.signal.aborted) {
+          failover();
+          heartbeatFailing = false;
+        }
         return false;
       })
       .finally(() => {
@@ -145,9 +242,11 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
 
   function scheduleNext() {
     if (!heartbeating) return;
+    const delayMs = beatSoon ? 0 : options.heartbeatIntervalMs;
+    beatSoon = false;
     timer = setTimeout(() => {
       void beat().finally(scheduleNext);
-    }, options.heartbeatIntervalMs);
+    }, delayMs);
   }
 
   async function report(ref: AttemptRef, request: UpdateTaskStatusRequest): Promise<ReportOutcome> {
@@ -239,6 +338,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       clearTimeout(timer);
       closing.abort();
       client.close();
+      for (const closeNow of [...closers]) closeNow();
     },
   };
 }

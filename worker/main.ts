@@ -17,12 +17,18 @@ import { startWorker, type WorkerHandle } from "./worker_node.ts";
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
 const workerSettings = {
-  /** The coordinator's gRPC address. */
+  /**
+   * The coordinator's gRPC address, or several separated by commas ("coord-a:8080,coord-b:8080"):
+   * the worker registers with the first and moves to the next after 3 heartbeats without an answer.
+   * One name resolving to several addresses (a headless Service) also works: gRPC picks one at random.
+   */
   COORDINATOR: z.preprocess(
     emptyToUndefined,
     z
       .string()
-      .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/, { error: 'expected host:port such as "localhost:8080"' })
+      .regex(/^\s*(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\],]+):\d{1,5}\s*(?:,\s*(?:\[[0-9A-Fa-f:.]+\]|[^\s:/[\],]+):\d{1,5}\s*)*$/, {
+        error: 'expected host:port such as "localhost:8080", or several separated by commas',
+      })
       .default("localhost:8080"),
   ),
   /** Host the coordinator reaches this worker at. */
