@@ -1,5 +1,6 @@
 // Starts the server process (the seed's "scheduler"): parses the environment once, connects to
 // PostgreSQL, serves HTTP, optionally starts local workers, and shuts down cleanly on SIGTERM/SIGINT.
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { createPrismaClient, embeddedDatabaseUrl } from "../prisma/mod.ts";
@@ -21,6 +22,8 @@ import {
   type WorkerScaler,
 } from "./mod.ts";
 import { markWorkerOffline, workerExists } from "./mark_worker_offline.ts";
+import { createDockerWorkerScaler, dockerEndpointFromHost, type KnownWorker } from "./docker_worker_scaler.ts";
+import { createKubernetesWorkerScaler, inClusterEndpoint, SERVICE_ACCOUNT_DIR } from "./kubernetes_worker_scaler.ts";
 
 const optionalText = z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().optional());
 
@@ -32,8 +35,27 @@ const serverSettings = {
   WORKERS: intSetting(0, 0, 50),
   WORKER_SCALER: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    z.enum(["local", "none"], { error: 'expected "local" or "none"' }).default("local"),
+    z.enum(["local", "docker", "kubernetes", "none"], { error: 'expected "local", "docker", "kubernetes" or "none"' }).default("local"),
   ),
+  /** WORKER_SCALER=docker: the Docker Engine (unix:///var/run/docker.sock or tcp://host:port). */
+  DOCKER_HOST: optionalText,
+  /** WORKER_SCALER=docker: the Compose project and service whose containers are the workers. */
+  COMPOSE_PROJECT_NAME: z.preprocess((v) => (v === "" ? undefined : v), z.string().regex(/^[a-z0-9][a-z0-9_-]*$/).default("taskmaster")),
+  DOCKER_WORKER_SERVICE: z.preprocess((v) => (v === "" ? undefined : v), z.string().regex(/^[a-zA-Z0-9._-]+$/).default("worker")),
+  DOCKER_API_VERSION: z.preprocess((v) => (v === "" ? undefined : v), z.string().regex(/^v1\.\d+$/).default("v1.41")),
+  /** WORKER_SCALER=kubernetes: where the worker Deployment is (namespace default: the service account's). */
+  KUBERNETES_NAMESPACE: optionalText,
+  KUBERNETES_WORKER_DEPLOYMENT: z.preprocess((v) => (v === "" ? undefined : v), z.string().default("taskmaster-worker")),
+  KUBERNETES_WORKER_SELECTOR: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().default("app.kubernetes.io/name=taskmaster,app.kubernetes.io/component=worker"),
+  ),
+  /** WORKER_SCALER=kubernetes, outside a Pod or in tests: the API server and the credentials' files. */
+  KUBERNETES_API_URL: optionalText,
+  KUBERNETES_TOKEN_FILE: optionalText,
+  KUBERNETES_CA_FILE: optionalText,
+  KUBERNETES_SERVICE_HOST: optionalText,
+  KUBERNETES_SERVICE_PORT: optionalText,
   /** What spawned workers connect to: COORDINATOR_ADDRESS (the seed's scheduler setting), else COORDINATOR. */
   COORDINATOR_ADDRESS: optionalText,
   COORDINATOR: optionalText,
@@ -73,13 +95,50 @@ const coordinator = settings.COORDINATOR_ADDRESS ?? settings.COORDINATOR ?? "loc
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 let activity: ((level: "info" | "success" | "error", msg: string) => void) | undefined;
-const scaler: WorkerScaler =
-  settings.WORKER_SCALER === "local"
+/** Workers the database knows, for the docker and kubernetes scalers to find them by IP. */
+const knownWorkers = async (): Promise<KnownWorker[]> =>
+  (await prisma.worker.findMany({ where: { status: { not: "OFFLINE" } }, select: { id: true, address: true } })).map((w) => ({
+    id: Number(w.id),
+    address: w.address,
+  }));
+const scalerLog = log.child({ component: "worker_scaler" });
+let scaler: WorkerScaler;
+try {
+  scaler =
+  settings.WORKER_SCALER === "docker"
+    ? createDockerWorkerScaler({
+        endpoint: dockerEndpointFromHost(settings.DOCKER_HOST),
+        project: settings.COMPOSE_PROJECT_NAME,
+        service: settings.DOCKER_WORKER_SERVICE,
+        apiVersion: settings.DOCKER_API_VERSION,
+        knownWorkers,
+        stopTimeoutSeconds: Math.ceil(settings.WORKER_STOP_TIMEOUT_MS / 1000),
+        log: scalerLog,
+        activity: (level, msg) => activity?.(level, msg),
+      })
+    : settings.WORKER_SCALER === "kubernetes"
+    ? createKubernetesWorkerScaler({
+        endpoint: inClusterEndpoint({
+          apiUrl: settings.KUBERNETES_API_URL,
+          serviceHost: settings.KUBERNETES_SERVICE_HOST,
+          servicePort: settings.KUBERNETES_SERVICE_PORT,
+          tokenFile: settings.KUBERNETES_TOKEN_FILE,
+          caFile: settings.KUBERNETES_CA_FILE,
+          readFile: (path) => readFileSync(path, "utf8"),
+        }),
+        namespace: settings.KUBERNETES_NAMESPACE ?? readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, "utf8").trim(),
+        deployment: settings.KUBERNETES_WORKER_DEPLOYMENT,
+        podSelector: settings.KUBERNETES_WORKER_SELECTOR,
+        knownWorkers,
+        log: scalerLog,
+        activity: (level, msg) => activity?.(level, msg),
+      })
+    : settings.WORKER_SCALER === "local"
     ? createLocalWorkerScaler({
         ...defaultWorkerLocation(),
         coordinator,
         env: process.env,
-        log: log.child({ component: "worker_scaler" }),
+        log: scalerLog,
         stopTimeoutMs: settings.WORKER_STOP_TIMEOUT_MS,
         onExit: async (id) => {
           if (await markWorkerOffline(prisma, id)) log.info("marked an exited local worker offline", { worker_id: id });
@@ -88,6 +147,10 @@ const scaler: WorkerScaler =
         activity: (level, msg) => activity?.(level, msg),
       })
     : createDisabledWorkerScaler((id) => workerExists(prisma, id));
+} catch (error) {
+  process.stderr.write(`WORKER_SCALER=${settings.WORKER_SCALER}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
 
 const server = await createServer({
   prisma,

@@ -92,7 +92,7 @@ describe("server/main.ts as a process", () => {
   it("`main.ts` exits 1 naming a bad setting", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       cwd: repoRoot,
-      env: { ...process.env, SCHEDULER_PORT: "nope", WORKER_SCALER: "docker" },
+      env: { ...process.env, SCHEDULER_PORT: "nope", WORKER_SCALER: "swarm" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

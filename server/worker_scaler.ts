@@ -18,17 +18,22 @@ export interface ManagedWorker {
    * started (0: started by `scale`, or its predecessor ran long enough to count as healthy).
    */
   restarts: number;
+  /** The container or pod name, for backends that run workers there (docker, kubernetes). */
+  instance?: string;
 }
 
 /** What {@linkcode WorkerScaler.kill} did. */
 export type KillResult = "killed" | "not_found" | "not_managed";
 
 /**
- * Starts and stops worker processes. Backends: local child processes (local_worker_scaler.ts);
- * Docker Compose or Kubernetes can implement the same interface.
+ * Starts and stops workers; chosen by WORKER_SCALER. Backends: `local` child processes
+ * (local_worker_scaler.ts), `docker` containers of a Compose project through the Docker Engine API
+ * (docker_worker_scaler.ts), `kubernetes` the worker Deployment through the API server
+ * (kubernetes_worker_scaler.ts), `none` (createDisabledWorkerScaler). On docker and kubernetes a
+ * worker is found by the IP in the address it advertises (WORKER_ADDRESS = the container's or pod's IP).
  */
 export interface WorkerScaler {
-  /** "local", "none", ... */
+  /** "local", "docker", "kubernetes" or "none". */
   readonly kind: string;
   /**
    * Starts or stops (newest first, gracefully) workers until `count` run. The count then holds: a
