@@ -12,17 +12,18 @@ import {
   recordProgress,
   type ReportResult,
 } from "./record_task_report.ts";
-import { describeIssues, heartbeatSchema, progressReportSchema, statusReportSchema } from "./report_schema.ts";
+import { describeIssues, heartbeatSchema, parseHolding, progressReportSchema, statusReportSchema } from "./report_schema.ts";
 import {
   cancelledAmong,
   heldAttempts,
   type LostTask,
   requeueUndeliveredAttempt,
+  requeueUnheldAttempts,
   requeueWorkerTasks,
   sweepExpiredLeases,
 } from "./requeue_lost_tasks.ts";
 import { retryDelayMs } from "./retry_delay.ts";
-import { type RegisteredWorker, WorkerRegistry } from "./worker_registry.ts";
+import { type BeatResult, type RegisteredWorker, WorkerRegistry } from "./worker_registry.ts";
 import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, recordHeartbeat } from "./worker_rows.ts";
 
 /** Options for {@linkcode startCoordinator}. Durations in milliseconds. */
@@ -235,13 +236,37 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     wake();
   };
 
+  const livenessTickMs = Math.max(100, Math.min(1000, heartbeatIntervalMs / 2));
+  let lastLivenessTick = now();
   const livenessTimer = setInterval(() => {
-    for (const id of registry.silentWorkers(now(), deadAfterMs)) {
+    const tick = now();
+    const gap = tick - lastLivenessTick;
+    lastLivenessTick = tick;
+    if (gap > livenessTickMs + deadAfterMs / 2) {
+      // This process itself stalled (a pause, a starved CPU): the workers' heartbeats are waiting in
+      // its sockets, unread. Silence measured across our own stall is not theirs: start them afresh.
+      log.warn("coordinator stalled: giving every worker a fresh heartbeat window", { stalled_ms: Math.round(gap) });
+      registry.touchAll(tick);
+      return;
+    }
+    for (const id of registry.silentWorkers(tick, deadAfterMs)) {
       void workerLost(id, `no heartbeat for ${deadAfterMs} ms`);
     }
-  }, Math.max(100, Math.min(1000, heartbeatIntervalMs / 2)));
+  }, livenessTickMs);
 
+  let lastSweepTick = now();
+  let sweepPausedUntil = 0;
   const sweepTimer = setInterval(async () => {
+    const tick = now();
+    const gap = tick - lastSweepTick;
+    lastSweepTick = tick;
+    if (gap > sweepIntervalMs + deadAfterMs / 2) {
+      // We stalled: our workers' leases may have run out only because their heartbeats sat unread
+      // in our sockets. Let two rounds of those heartbeats renew them before sweeping anything.
+      sweepPausedUntil = tick + 2 * heartbeatIntervalMs;
+      log.warn("coordinator stalled: pausing the lease sweep", { stalled_ms: Math.round(gap), pause_ms: 2 * heartbeatIntervalMs });
+    }
+    if (tick < sweepPausedUntil) return;
     try {
       const lost = await sweepExpiredLeases(prisma);
       if (lost.length > 0) {
@@ -323,6 +348,55 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       onDisconnected: (error) => log.warn("notifications connection lost; reconnecting", { error: error.message }),
     },
   );
+
+  // ---- heartbeats into the database ----------------------------------------------------------
+  type Beat = Parameters<typeof recordHeartbeat>[1];
+  const mirroring = new Map<number, { latest?: { beat: Beat; result: BeatResult; lost: string[] } }>();
+  const mirrorHeartbeat = (beat: Beat, result: BeatResult, lost: string[]) => {
+    const current = mirroring.get(beat.id);
+    if (current) {
+      // One write per worker at a time; a "joined"/"restarted" beat is never coalesced away.
+      if (!current.latest || current.latest.result === "updated") current.latest = { beat, result, lost };
+      return;
+    }
+    const state: { latest?: { beat: Beat; result: BeatResult; lost: string[] } } = {};
+    mirroring.set(beat.id, state);
+    void (async () => {
+      let next: { beat: Beat; result: BeatResult; lost: string[] } | undefined = { beat, result, lost };
+      while (next && !closed) {
+        await mirrorOnce(next.beat, next.result, next.lost);
+        next = state.latest;
+        state.latest = undefined;
+      }
+      mirroring.delete(beat.id);
+    })();
+  };
+
+  const mirrorOnce = async (beat: Beat, result: BeatResult, lost: string[]) => {
+    try {
+      if (result === "restarted") {
+        log.warn("worker restarted under the same id", { worker_id: beat.id, address: beat.address });
+        logLost(await requeueWorkerTasks(prisma, beat.id, "worker restarted"), "worker restarted");
+        for (const taskId of lost) registry.release(taskId);
+      }
+      await recordHeartbeat(prisma, beat, coordinatorId, leaseMs);
+      if (beat.holding) {
+        const taken = await requeueUnheldAttempts(prisma, beat.id, beat.holding, dispatchTimeoutMs + Math.min(heartbeatIntervalMs, 1000));
+        if (taken.length > 0) {
+          logLost(taken, "not held by its worker");
+          for (const t of taken) registry.release(t.id);
+        }
+      }
+      if (result === "joined") {
+        const held = beat.holding ?? (await heldAttempts(prisma, beat.id)).map((h) => ({ taskId: h.id, attempt: h.attempt }));
+        for (const h of held) registry.hold(beat.id, h.taskId, h.attempt);
+        log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
+      }
+      if (result !== "updated" || !beat.draining) wake();
+    } catch (error) {
+      log.warn("could not record a heartbeat; the next one will", { worker_id: beat.id, error: String(error) });
+    }
+  };
 
   // ---- gRPC service --------------------------------------------------------------------------
   const invalid = (details: string) => ({ code: grpc.status.INVALID_ARGUMENT, details });
@@ -464,7 +538,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
     },
 
-    SendHeartbeat: async (call, callback) => {
+    SendHeartbeat: (call, callback) => {
       const parsed = heartbeatSchema.safeParse(call.request);
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       const beat = {
@@ -475,25 +549,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         inFlight: parsed.data.in_flight,
         draining: parsed.data.draining,
         batchDispatch: parsed.data.batch_dispatch,
+        holding: parsed.data.reports_holding ? parseHolding(parsed.data.holding) : undefined,
       };
+      // Liveness is the registry's, answered at once: a slow or unavailable database must not make
+      // a live worker look dead. Mirroring to the database follows, one write per worker at a time.
       const { result, lost } = registry.beat(beat, now());
-      try {
-        if (result === "restarted") {
-          log.warn("worker restarted under the same id", { worker_id: beat.id, address: beat.address });
-          logLost(await requeueWorkerTasks(prisma, beat.id, "worker restarted"), "worker restarted");
-          for (const taskId of lost) registry.release(taskId);
-        }
-        await recordHeartbeat(prisma, beat, coordinatorId, leaseMs);
-        if (result === "joined") {
-          for (const held of await heldAttempts(prisma, beat.id)) registry.hold(beat.id, held.id, held.attempt);
-          log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
-        }
-        callback(null, { acknowledged: true, coordinator_id: coordinatorId });
-        if (result !== "updated" || !beat.draining) wake();
-      } catch (error) {
-        // The registry still counts the beat: a database outage must not kill live workers.
-        callback(unavailable(error));
-      }
+      callback(null, { acknowledged: true, coordinator_id: coordinatorId });
+      mirrorHeartbeat(beat, result, lost);
     },
 
     UpdateTaskStatus: async (call, callback) => {

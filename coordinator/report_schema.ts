@@ -12,7 +12,19 @@ export const heartbeatSchema = z.object({
   in_flight: uint32,
   draining: z.boolean(),
   batch_dispatch: z.boolean(),
+  holding: z.array(z.string().max(300)).max(100_000),
+  reports_holding: z.boolean(),
 });
+
+const attemptKey = /^([0-9a-fA-F-]{36})\/(\d{1,9})$/;
+
+/** Parses heartbeat `holding` entries ("<uuid>/<attempt>"); malformed ones are dropped. */
+export function parseHolding(entries: string[]): { taskId: string; attempt: number }[] {
+  return entries.flatMap((entry) => {
+    const m = attemptKey.exec(entry);
+    return m ? [{ taskId: m[1]!.toLowerCase(), attempt: Number(m[2]) }] : [];
+  });
+}
 
 /** A status report as accepted from the wire. */
 export const statusReportSchema = z.object({

@@ -33,6 +33,33 @@ export function requeueWorkerTasks(prisma: PrismaClient, workerId: number, reaso
 }
 
 /**
+ * Takes back at once the attempts bound to worker `workerId` that it does not hold (per its
+ * heartbeat's list), picked more than `graceMs` ago: a dispatch that never reached it, e.g. because
+ * the coordinator that bound them died before sending. Without this, its heartbeats would keep such
+ * an attempt's lease alive for ever.
+ */
+export function requeueUnheldAttempts(
+  prisma: PrismaClient,
+  workerId: number,
+  holding: { taskId: string; attempt: number }[],
+  graceMs: number,
+): Promise<LostTask[]> {
+  const ids = holding.map((h) => h.taskId);
+  const attempts = holding.map((h) => h.attempt);
+  return requeue(
+    prisma,
+    Prisma.sql`SELECT id, worker_id, status FROM tasks t
+                WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING')
+                  AND picked_at < now() - ${graceMs} * interval '1 millisecond'
+                  AND NOT EXISTS (SELECT 1 FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS h(id, attempt)
+                                   WHERE h.id = t.id AND h.attempt = t.attempt)
+                FOR UPDATE SKIP LOCKED`,
+    `worker ${workerId} does not hold it: its dispatch never arrived`,
+    "requeued_dispatch_failed",
+  );
+}
+
+/**
  * Sweeps claims whose lease has expired (their coordinator died, or their worker went silent
  * without its coordinator noticing) back to the queue, like {@linkcode requeueWorkerTasks}. Any
  * coordinator runs it; SKIP LOCKED keeps two sweepers from blocking each other.
@@ -47,6 +74,9 @@ export function sweepExpiredLeases(prisma: PrismaClient, limit = 1000): Promise<
     "requeued_lease_expired",
   );
 }
+
+/** Backoff before an attempt lost after it started runs again (doubling per failure, jittered). */
+export const LOST_RETRY = { baseMs: 500, maxMs: 30_000 };
 
 /** Most attempts a task may lose before they start (its worker dying each time) before it is DEAD. */
 export const UNSTARTED_LOSS_CAP = 10;
@@ -77,6 +107,12 @@ async function requeue(
       UPDATE tasks t
          SET status = d.next, failures = d.failures,
              failed_at = CASE WHEN d.next = 'DEAD' THEN now() ELSE t.failed_at END,
+             -- An attempt lost after it started may have killed its worker (a poison task): it
+             -- waits out the retry backoff, like a failure, instead of felling the next worker at once.
+             scheduled_at = CASE WHEN d.next = 'SCHEDULED' AND d.failures > t.failures
+                                 THEN now() + least(${LOST_RETRY.maxMs}, ${LOST_RETRY.baseMs} * 2 ^ (d.failures - 1))
+                                            * (0.5 + random() / 2) * interval '1 millisecond'
+                                 ELSE t.scheduled_at END,
              worker_id = CASE WHEN d.next = 'DEAD' THEN t.worker_id ELSE NULL END,
              last_error = ${reason}, lease_expires_at = NULL, coordinator_id = NULL, updated_at = now()
         FROM decided d

@@ -81,6 +81,11 @@ export class WorkerRegistry<Client> {
     return held;
   }
 
+  /** Counts every worker as heard from at `now` (after the coordinator itself stalled). */
+  touchAll(now: number): void {
+    for (const w of this.#workers.values()) w.lastBeatAt = now;
+  }
+
   /** Workers whose last heartbeat is older than `timeoutMs`. */
   silentWorkers(now: number, timeoutMs: number): number[] {
     return [...this.#workers.values()].filter((w) => now - w.lastBeatAt > timeoutMs).map((w) => w.id);

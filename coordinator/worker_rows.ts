@@ -10,11 +10,14 @@ export interface WorkerBeat {
   draining: boolean;
   /** It implements WorkerService.SubmitTasks. */
   batchDispatch?: boolean;
+  /** The attempts it says it holds; undefined when it does not say (a seed worker). */
+  holding?: { taskId: string; attempt: number }[];
 }
 
 /**
  * Mirrors a heartbeat into the `workers` table (insert on first sight; `started_at` reset when the
- * worker is new or was OFFLINE) and renews the leases of every task it holds, in one statement.
+ * worker is new or was OFFLINE) and renews the leases of the tasks it holds, in one statement: the
+ * attempts it listed, or (a seed worker, which lists none) every task bound to it.
  */
 export async function recordHeartbeat(
   prisma: PrismaClient,
@@ -23,6 +26,9 @@ export async function recordHeartbeat(
   leaseMs: number,
 ): Promise<void> {
   const status = beat.draining ? "DRAINING" : "ONLINE";
+  const listed = beat.holding !== undefined;
+  const ids = (beat.holding ?? []).map((h) => h.taskId);
+  const attempts = (beat.holding ?? []).map((h) => h.attempt);
   await prisma.$executeRaw`
     WITH w AS (
       INSERT INTO workers (id, address, capacity, handlers, status, coordinator_id, in_flight, started_at, last_heartbeat_at)
@@ -34,9 +40,12 @@ export async function recordHeartbeat(
              last_heartbeat_at = now(),
              started_at = CASE WHEN workers.status = 'OFFLINE' THEN now() ELSE workers.started_at END
       RETURNING id
+    ), held AS (
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS h(id, attempt)
     )
-    UPDATE tasks SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-     WHERE worker_id = (SELECT id FROM w) AND status IN ('PICKED', 'RUNNING')`;
+    UPDATE tasks t SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE t.worker_id = (SELECT id FROM w) AND t.status IN ('PICKED', 'RUNNING')
+       AND (NOT ${listed} OR EXISTS (SELECT 1 FROM held WHERE held.id = t.id AND held.attempt = t.attempt))`;
 }
 
 /** Marks a worker OFFLINE (it missed its heartbeats, or its process exited). */

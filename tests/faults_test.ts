@@ -474,6 +474,7 @@ describe("system bugs the fault suite found (minimal reproductions)", () => {
     const bound = await c.db.query(
       `WITH t AS (
          UPDATE tasks SET status = 'PICKED', attempt = 1, picked_at = now(), worker_id = $2, coordinator_id = 'died-after-binding',
+                scheduled_at = now(), -- a coordinator only claims a task once it is due
                 lease_expires_at = now() + interval '3 seconds', updated_at = now()
           WHERE id = $1 AND status = 'SCHEDULED' RETURNING id, picked_at)
        INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)

@@ -42,6 +42,8 @@ export interface TaskReporter {
 export interface WorkerLoad {
   inFlight: number;
   draining: boolean;
+  /** Attempts held (`${taskId}/${attempt}`), so the coordinator renews just their leases. */
+  holding: string[];
 }
 
 /** Options for {@linkcode createCoordinatorLink}. */
@@ -209,6 +211,8 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       in_flight: load.inFlight,
       draining: load.draining,
       batch_dispatch: true,
+      holding: load.holding,
+      reports_holding: true,
     };
     const method: Unary<HeartbeatRequest, HeartbeatResponse__Output> = (r, o, cb) => client.SendHeartbeat(r, o, cb);
     beatInFlight = call(method, request, Math.min(callTimeoutMs, Math.max(options.heartbeatIntervalMs, 1000)))

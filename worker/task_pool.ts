@@ -57,6 +57,8 @@ export interface TaskPool {
   readonly inFlight: number;
   /** Attempts running in a slot. */
   readonly running: number;
+  /** Every attempt not yet over: waiting, running, or with its reports still being sent. */
+  holding(): { taskId: string; attempt: number }[];
   /** True once {@linkcode TaskPool.stopAccepting} or {@linkcode TaskPool.drain} was called. */
   readonly draining: boolean;
   /** Refuses new attempts from now on. */
@@ -216,11 +218,26 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       ready: started.then((outcome) => outcome === "accepted"),
     });
 
-    log.info("task started");
+    // The handler runs only once the coordinator has recorded STARTED: an attempt that crashes its
+    // worker is then known to have started (it counts against max_attempts), and a stale or
+    // cancelled attempt never runs at all.
+    const startedOutcome = await started;
+    if (startedOutcome !== "accepted") {
+      log.info("not run: STARTED was not accepted", { outcome: startedOutcome });
+      progress.stop();
+      release(entry);
+      return;
+    }
+    if (controller.signal.aborted) {
+      // Cancelled (or the worker is stopping) while STARTED was on its way: do not start it now.
+      progress.stop();
+      release(entry);
+      return;
+    }
+    log.debug("task started");
     const outcome = await execute(entry, log, progress.update);
     release(entry);
-    const startedOutcome = await started;
-    if (outcome.kind === "dropped" || startedOutcome === "stale" || startedOutcome === "cancelled") {
+    if (outcome.kind === "dropped") {
       progress.stop();
       return;
     }
@@ -230,7 +247,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     }
     const at = unixSeconds(now());
     if (outcome.kind === "complete") {
-      log.info("task completed");
+      log.debug("task completed");
       await reporter.completed(ref, outcome.resultJson, at);
     } else {
       log.warn("task failed", { error: outcome.error, not_retryable: outcome.notRetryable });
@@ -382,6 +399,11 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       } finally {
         clearTimeout(timer);
       }
+    },
+    holding() {
+      const keys = new Map<string, { taskId: string; attempt: number }>();
+      for (const entry of [...held.values(), ...active]) keys.set(entry.key, { taskId: entry.task.taskId, attempt: entry.task.attempt });
+      return [...keys.values()];
     },
     cancel(taskId, attempt, reason) {
       const entry = [...held.values()].find((e) => e.task.taskId === taskId && (attempt === 0 || e.task.attempt === attempt));

@@ -127,7 +127,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     capacity: options.poolSize ?? 5,
     handlerNames: registry.names,
     heartbeatIntervalMs,
-    load: () => ({ inFlight: pool.inFlight, draining: pool.draining }),
+    load: () => ({
+      inFlight: pool.inFlight,
+      draining: pool.draining,
+      holding: pool.holding().map((h) => `${h.taskId}/${h.attempt}`),
+    }),
     logger,
     ...(options.reportRetry ? { retry: options.reportRetry } : {}),
   });
