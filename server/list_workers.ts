@@ -46,6 +46,8 @@ export interface SeedWorker {
   capacity: number;
   in_flight: number;
   tasks_failed: number;
+  /** The coordinator it is registered with (several may share one database). */
+  coordinator_id: string | null;
 }
 
 /** Options for {@linkcode listWorkers}. */
@@ -141,6 +143,7 @@ export function toSeedWorker(worker: WorkerView): SeedWorker {
     last_active_at: formatSeedTime(new Date(worker.lastHeartbeatAt)),
     address: worker.address,
     capacity: worker.capacity,
+    coordinator_id: worker.coordinatorId,
     in_flight: worker.inFlight,
     tasks_failed: worker.tasksFailed,
   };

@@ -329,6 +329,7 @@ describe("workers", () => {
       capacity: 5,
       in_flight: 1,
       tasks_failed: 1,
+      coordinator_id: null,
     });
     expect(w["last_active_at"]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     expect(Object.keys(w).slice(0, 6)).toEqual(["id", "name", "status", "current_task_id", "tasks_completed", "last_active_at"]);
