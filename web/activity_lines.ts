@@ -31,8 +31,3 @@ export function prependActivity(
   fresh.reverse();
   return [...fresh, ...lines].slice(0, limit);
 }
-
-/** True when an entry is about a worker (joined, lost, started, stopped…): the worker panel refetches. */
-export function mentionsWorker(entry: Pick<ActivityEntry, "msg">): boolean {
-  return /\bWorker-\d+\b/.test(entry.msg) && !/^Task /.test(entry.msg);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { type ActivityLine, mentionsWorker, prependActivity } from "./activity_lines.ts";
+import { type ActivityLine, prependActivity } from "./activity_lines.ts";
 
 const line = (n: number, epoch = "e1"): ActivityLine => ({
   id: n,
@@ -32,14 +32,5 @@ describe("prependActivity()", () => {
   test("keeps entries of a restarted server apart from the old ones (ids restart, epochs differ)", () => {
     const shown = prependActivity([], [line(1), line(2)]);
     expect(prependActivity(shown, [line(1, "e2")]).map((l) => l.key)).toEqual(["e2:1", "e1:2", "e1:1"]);
-  });
-});
-
-describe("mentionsWorker()", () => {
-  test("is true for worker lines and false for task lines", () => {
-    expect(mentionsWorker({ msg: "Worker-7 joined (localhost:5000)" })).toBe(true);
-    expect(mentionsWorker({ msg: "Starting Worker-12 (pid 4242)" })).toBe(true);
-    expect(mentionsWorker({ msg: "Task 1a2b3c4d completed on Worker-7" })).toBe(false);
-    expect(mentionsWorker({ msg: "Scheduled 50 tasks" })).toBe(false);
   });
 });

@@ -3,10 +3,10 @@
 import { skipToken, useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { LiveStats, TaskChangeEvent } from "../server/mod.ts";
-import { type ActivityLine, mentionsWorker, prependActivity } from "./activity_lines.ts";
+import { type ActivityLine, prependActivity } from "./activity_lines.ts";
 import { usePageActive } from "./page_visibility.ts";
 import { addThroughputSample, type ThroughputSample } from "./throughput_series.ts";
-import { trpc } from "./trpc.ts";
+import { trpc, type WorkersSnapshot } from "./trpc.ts";
 
 /** The live feeds' state as the header shows it. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "paused";
@@ -15,6 +15,13 @@ export type ConnectionState = "connecting" | "live" | "reconnecting" | "paused";
 export interface StatsSnapshot {
   /** `events.onStats`: the counts, and the guarantee figures as `guarantees`. */
   stats: LiveStats | null;
+  receivedAt: number;
+}
+
+/** The latest `events.onWorkers` value (workers and the scaler's processes) and when it arrived. */
+export interface WorkersFeedState {
+  snapshot: WorkersSnapshot | null;
+  /** Epoch ms (browser clock): heartbeat ages are `lastHeartbeatAgeMs` plus the time since. */
   receivedAt: number;
 }
 
@@ -33,6 +40,7 @@ const StatsContext = createContext<StatsSnapshot>({ stats: null, receivedAt: 0 }
 const ThroughputContext = createContext<readonly ThroughputSample[]>([]);
 const ActivityContext = createContext<readonly ActivityLine[]>([]);
 const ConnectionContext = createContext<ConnectionState>("connecting");
+const WorkersContext = createContext<WorkersFeedState>({ snapshot: null, receivedAt: 0 });
 const TaskChangeContext = createContext<TaskChangeFeed>({ subscribe: () => () => {} });
 
 /** The latest stats (null until the first arrives). */
@@ -48,6 +56,11 @@ export function useThroughputSamples(): readonly ThroughputSample[] {
 /** The activity log, newest first, at most 250 entries. */
 export function useActivity(): readonly ActivityLine[] {
   return useContext(ActivityContext);
+}
+
+/** Online workers and the scaler's processes, pushed on every change and once per heartbeat interval. */
+export function useWorkersFeed(): WorkersFeedState {
+  return useContext(WorkersContext);
 }
 
 /** Whether the live feeds are connected. */
@@ -102,11 +115,14 @@ function useReopenOnError(result: { status: SubscriptionStatus; reset: () => voi
   }, [status, reset]);
 }
 
-/** Opens the live feeds for everything inside it (needs the tRPC and React Query providers). */
+/**
+ * Opens the live feeds for everything inside it (needs the tRPC and React Query providers): four
+ * SSE subscriptions (stats, task changes, activity, workers), re-opened by themselves after a
+ * server restart, and let go while the tab is hidden for a while.
+ */
 export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const active = usePageActive();
   const queryClient = useQueryClient();
-  const utils = trpc.useUtils();
   const [snapshot, setSnapshot] = useState<StatsSnapshot>({ stats: null, receivedAt: 0 });
   const [samples, setSamples] = useState<readonly ThroughputSample[]>([]);
   const [activity, setActivity] = useState<readonly ActivityLine[]>([]);
@@ -115,11 +131,6 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const statsStartedBefore = useRef(false);
   const everLive = useRef(false);
 
-  const refreshWorkers = () => {
-    void utils.worker.list.invalidate();
-    void utils.worker.local.invalidate();
-  };
-
   const stats = trpc.events.onStats.useSubscription(active ? undefined : skipToken, {
     onStarted: () => {
       // A (re)connection: whatever the queries show may be stale (server restart, tab back from hiding).
@@ -127,17 +138,8 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       statsStartedBefore.current = true;
     },
     onData: (next) => {
-      const previous = latestStats.current;
       latestStats.current = next;
       setSnapshot({ stats: next, receivedAt: Date.now() });
-      // Worker rows change with task transitions (slots, counters) and with joins and losses.
-      if (
-        previous &&
-        (previous.workersOnline !== next.workersOnline ||
-          Object.entries(next.byStatus).some(([status, n]) => previous.byStatus[status as keyof typeof next.byStatus] !== n))
-      ) {
-        refreshWorkers();
-      }
     },
   });
 
@@ -147,7 +149,6 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
 
   const pendingLines = useRef<ActivityLine[]>([]);
   const flushTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const activityLoaded = useRef(false);
   const activitySub = trpc.events.onActivity.useSubscription(active ? {} : skipToken, {
     onData: (tracked) => {
       pendingLines.current.push({ ...tracked.data, key: tracked.id });
@@ -157,15 +158,18 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
         const lines = pendingLines.current;
         pendingLines.current = [];
         setActivity((shown) => prependActivity(shown, lines));
-        // Beyond the first backlog, a worker line (started, joined, lost...) means the worker panel moved.
-        if (activityLoaded.current && lines.some(mentionsWorker)) refreshWorkers();
-        activityLoaded.current = true;
       }, 50);
     },
   });
   useEffect(() => () => clearTimeout(flushTimer.current), []);
 
+  const [workers, setWorkers] = useState<WorkersFeedState>({ snapshot: null, receivedAt: 0 });
+  const workersSub = trpc.events.onWorkers.useSubscription(active ? {} : skipToken, {
+    onData: (snapshot) => setWorkers({ snapshot, receivedAt: Date.now() }),
+  });
+
   useReopenOnError(stats);
+  useReopenOnError(workersSub);
   useReopenOnError(tasks);
   useReopenOnError(activitySub);
 
@@ -180,7 +184,7 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     return () => clearInterval(timer);
   }, [active]);
 
-  const statuses = [stats.status, tasks.status, activitySub.status];
+  const statuses = [stats.status, tasks.status, activitySub.status, workersSub.status];
   let connection: ConnectionState;
   if (!active) connection = "paused";
   else if (statuses.every((s) => s === "pending")) connection = "live";
@@ -192,7 +196,9 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       <StatsContext.Provider value={snapshot}>
         <ThroughputContext.Provider value={samples}>
           <ActivityContext.Provider value={activity}>
-            <TaskChangeContext.Provider value={feed}>{children}</TaskChangeContext.Provider>
+            <WorkersContext.Provider value={workers}>
+              <TaskChangeContext.Provider value={feed}>{children}</TaskChangeContext.Provider>
+            </WorkersContext.Provider>
           </ActivityContext.Provider>
         </ThroughputContext.Provider>
       </StatsContext.Provider>

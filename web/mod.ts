@@ -10,7 +10,7 @@ export { App, createDashboardQueryClient } from "./app.tsx";
 export { createTrpcClient } from "./trpc_client.ts";
 export type { TrpcClientOptions } from "./trpc_client.ts";
 export { trpc } from "./trpc.ts";
-export type { LocalWorkers, RouterOutputs, WorkerEntry } from "./trpc.ts";
+export type { LocalWorkers, RouterOutputs, ThroughputBucket, WorkerEntry, WorkersSnapshot } from "./trpc.ts";
 export {
   createTaskChangeFeed,
   LiveEventsProvider,
@@ -20,9 +20,10 @@ export {
   useLiveStats,
   useTaskChanges,
   useThroughputSamples,
+  useWorkersFeed,
 } from "./live_events.tsx";
-export type { ConnectionState, StatsSnapshot, TaskChangeFeed } from "./live_events.tsx";
-export { ACTIVITY_LINES_KEPT, mentionsWorker, prependActivity } from "./activity_lines.ts";
+export type { ConnectionState, StatsSnapshot, TaskChangeFeed, WorkersFeedState } from "./live_events.tsx";
+export { ACTIVITY_LINES_KEPT, prependActivity } from "./activity_lines.ts";
 export type { ActivityLine } from "./activity_lines.ts";
 export {
   MAX_BATCH_COUNT,
@@ -42,14 +43,14 @@ export type {
   TaskFormValue,
   Validation,
 } from "./task_form_validation.ts";
-export { addThroughputSample, niceCeiling, RATE_WINDOW_MS, THROUGHPUT_WINDOW_MS, throughputPoints } from "./throughput_series.ts";
-export type { ThroughputPoint, ThroughputSample } from "./throughput_series.ts";
+export { addThroughputSample, historyPoints, niceCeiling, RATE_WINDOW_MS, THROUGHPUT_WINDOW_MS, throughputPoints } from "./throughput_series.ts";
+export type { ThroughputHistoryBucket, ThroughputPoint, ThroughputSample } from "./throughput_series.ts";
 export { latestRows, needsRefetch, patchTaskPage } from "./task_page_patch.ts";
 export { parseTaskFilter, withTaskFilter } from "./task_filter.ts";
 export type { TaskFilter } from "./task_filter.ts";
 export { buildTaskTimeline } from "./task_timeline.ts";
 export type { TimelineAttempt, TimelineStep } from "./task_timeline.ts";
-export { taskActions } from "./task_actions.ts";
+export { isRetryable, RETRYABLE, taskActions } from "./task_actions.ts";
 export type { TaskActions } from "./task_actions.ts";
 export { formatAge, formatClock, formatCount, formatDateTime, formatDuration, shortId } from "./format.ts";
 export { throttle } from "./throttle.ts";
@@ -59,6 +60,7 @@ export type { Theme } from "./theme.ts";
 export { DashboardPage } from "./dashboard_page.tsx";
 export { TaskPage } from "./task_page.tsx";
 export { TaskMonitor, TASK_PAGE_SIZE, TASK_REFETCH_MS } from "./task_monitor.tsx";
+export { GuaranteePanel } from "./guarantee_panel.tsx";
 export { StatsCards, NoWorkersBanner } from "./stats_cards.tsx";
 export { ThroughputChart } from "./throughput_chart.tsx";
 export { WorkerCards } from "./worker_cards.tsx";

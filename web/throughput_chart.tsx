@@ -14,18 +14,29 @@ export interface ThroughputChartProps {
 const W = 640;
 const H = 180;
 const PAD = { left: 40, right: 44, top: 10, bottom: 22 };
-/** Samples further apart than this (a paused tab) leave a gap in the lines. */
-const GAP_MS = 3000;
+/** Points further apart than this (a paused tab) leave a gap in the lines. */
+const GAP_MS = 12_000;
 
-function path(points: readonly ThroughputPoint[], x: (t: number) => number, y: (p: ThroughputPoint) => number): string {
-  let d = "";
-  let previous: ThroughputPoint | undefined;
+type Value = (p: ThroughputPoint) => number | null;
+
+/** Runs of consecutive points with a value and no gap between them. */
+function runs(points: readonly ThroughputPoint[], value: Value): ThroughputPoint[][] {
+  const all: ThroughputPoint[][] = [];
+  let run: ThroughputPoint[] = [];
   for (const p of points) {
-    const command = previous && p.t - previous.t <= GAP_MS ? "L" : "M";
-    d += `${command}${x(p.t).toFixed(1)},${y(p).toFixed(1)}`;
-    previous = p;
+    const last = run[run.length - 1];
+    if (value(p) === null || (last && p.t - last.t > GAP_MS)) {
+      if (run.length > 0) all.push(run);
+      run = [];
+    }
+    if (value(p) !== null) run.push(p);
   }
-  return d;
+  if (run.length > 0) all.push(run);
+  return all;
+}
+
+function line(run: readonly ThroughputPoint[], x: (t: number) => number, y: (v: number) => number, value: Value): string {
+  return run.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.t).toFixed(1)},${y(value(p)!).toFixed(1)}`).join("");
 }
 
 /**
@@ -37,36 +48,33 @@ export function ThroughputChart({ points, now, minSpanMs = 60_000, maxSpanMs = 5
   const span = Math.min(maxSpanMs, Math.max(minSpanMs, first ? now - first.t : 0));
   const from = now - span;
   const visible = points.filter((p) => p.t >= from);
-  const rateMax = niceCeiling(Math.max(0, ...visible.map((p) => p.completedPerSecond)));
-  const queueMax = niceCeiling(Math.max(0, ...visible.map((p) => p.queued)));
+  const rate: Value = (p) => p.completedPerSecond;
+  const queue: Value = (p) => p.queued;
+  const rateMax = niceCeiling(Math.max(0, ...visible.map((p) => p.completedPerSecond ?? 0)));
+  const queueMax = niceCeiling(Math.max(0, ...visible.map((p) => p.queued ?? 0)));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const x = (t: number) => PAD.left + ((t - from) / span) * plotW;
-  const yRate = (p: ThroughputPoint) => PAD.top + plotH - (p.completedPerSecond / rateMax) * plotH;
-  const yQueue = (p: ThroughputPoint) => PAD.top + plotH - (p.queued / queueMax) * plotH;
+  const yRate = (v: number) => PAD.top + plotH - (v / rateMax) * plotH;
+  const yQueue = (v: number) => PAD.top + plotH - (v / queueMax) * plotH;
   const bottom = PAD.top + plotH;
-  const latest = visible[visible.length - 1];
-  const peak = Math.max(0, ...visible.map((p) => p.completedPerSecond));
+  const latestRate = [...visible].reverse().find((p) => p.completedPerSecond !== null)?.completedPerSecond ?? null;
+  const latestQueue = [...visible].reverse().find((p) => p.queued !== null)?.queued ?? null;
+  const peak = Math.max(0, ...visible.map((p) => p.completedPerSecond ?? 0));
+  const rateRuns = runs(visible, rate);
+  const queueRuns = runs(visible, queue);
+  const rateLine = rateRuns.map((r) => line(r, x, yRate, rate)).join("");
+  const queueLine = queueRuns.map((r) => line(r, x, yQueue, queue)).join("");
+  // The queue as closed areas, one per run.
+  const queueArea = queueRuns
+    .filter((r) => r.length > 1)
+    .map((r) => `${line(r, x, yQueue, queue)}L${x(r[r.length - 1]!.t).toFixed(1)},${bottom}L${x(r[0]!.t).toFixed(1)},${bottom}Z`)
+    .join("");
 
-  // The queue as closed areas, one per run of samples without a gap.
-  let queueArea = "";
-  let run: ThroughputPoint[] = [];
-  const closeRun = () => {
-    if (run.length > 1) {
-      queueArea += `${path(run, x, yQueue)}L${x(run[run.length - 1]!.t).toFixed(1)},${bottom}L${x(run[0]!.t).toFixed(1)},${bottom}Z`;
-    }
-    run = [];
-  };
-  for (const p of visible) {
-    const last = run[run.length - 1];
-    if (last && p.t - last.t > GAP_MS) closeRun();
-    run.push(p);
-  }
-  closeRun();
-
-  const summary = latest
-    ? `Now ${latest.completedPerSecond} completed per second and ${formatCount(latest.queued)} queued; peak ${peak} per second over the last ${Math.round(span / 60_000)} minute${span >= 120_000 ? "s" : ""}.`
-    : "Waiting for the first stats.";
+  const summary =
+    visible.length > 0
+      ? `Now ${latestRate ?? "unknown"} completed per second and ${latestQueue === null ? "an unknown number" : formatCount(latestQueue)} queued; peak ${peak} per second over the last ${Math.round(span / 60_000)} minute${span >= 120_000 ? "s" : ""}.`
+      : "Waiting for the first stats.";
   const minutesAgo = Math.round(span / 60_000);
 
   return (
@@ -90,8 +98,8 @@ export function ThroughputChart({ points, now, minSpanMs = 60_000, maxSpanMs = 5
           />
         ))}
         <path d={queueArea} className="fill-amber-400/30 dark:fill-amber-500/25" />
-        <path d={path(visible, x, yQueue)} fill="none" className="stroke-amber-500" strokeWidth={1.5} />
-        <path d={path(visible, x, yRate)} fill="none" className="stroke-emerald-500" strokeWidth={2.25} strokeLinejoin="round" />
+        <path d={queueLine} fill="none" className="stroke-amber-500" strokeWidth={1.5} />
+        <path d={rateLine} fill="none" className="stroke-emerald-500" strokeWidth={2.25} strokeLinejoin="round" />
         <g className="fill-emerald-700 text-[11px] dark:fill-emerald-300" fontSize={11}>
           <text x={PAD.left - 6} y={PAD.top + 4} textAnchor="end">
             {rateMax}/s
@@ -126,11 +134,11 @@ export function ThroughputChart({ points, now, minSpanMs = 60_000, maxSpanMs = 5
       <figcaption className="mt-2 flex flex-wrap gap-x-5 gap-y-1 text-sm text-zinc-600 dark:text-zinc-300">
         <span className="inline-flex items-center gap-1.5">
           <span aria-hidden="true" className="inline-block h-0.5 w-4 rounded bg-emerald-500" />
-          Completed/s (5 s average): <strong className="tabular-nums">{latest ? latest.completedPerSecond : "–"}</strong>
+          Completed/s (5 s average): <strong className="tabular-nums">{latestRate ?? "–"}</strong>
         </span>
         <span className="inline-flex items-center gap-1.5">
           <span aria-hidden="true" className="inline-block h-3 w-4 rounded-sm bg-amber-400/50 ring-1 ring-amber-500" />
-          Queue depth: <strong className="tabular-nums">{latest ? formatCount(latest.queued) : "–"}</strong>
+          Queue depth: <strong className="tabular-nums">{latestQueue === null ? "–" : formatCount(latestQueue)}</strong>
         </span>
       </figcaption>
     </figure>

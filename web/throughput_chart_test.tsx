@@ -27,6 +27,17 @@ describe("<ThroughputChart>", () => {
     expect(rateLine.match(/M/g)).toHaveLength(2);
   });
 
+  test("leaves out what is not known (no rate yet, no queue sample) instead of drawing zeros", () => {
+    const points = [
+      { t: 0, completedPerSecond: null, queued: 3 },
+      { t: 1000, completedPerSecond: 2, queued: null },
+      { t: 2000, completedPerSecond: 2, queued: null },
+    ];
+    const html = renderHtml(<ThroughputChart points={points} now={2000} />);
+    expect(/<path d="([^"]*)" fill="none" class="stroke-emerald-500"/.exec(html)?.[1]).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+$/);
+    expect(html).toContain("Now 2 completed per second and 3 queued");
+  });
+
   test("waits for data without failing", () => {
     expect(renderHtml(<ThroughputChart points={[]} now={0} />)).toContain("Waiting for the first stats.");
   });

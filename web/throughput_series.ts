@@ -14,9 +14,17 @@ export interface ThroughputSample {
 /** One point of the chart. */
 export interface ThroughputPoint {
   t: number;
-  /** Completions per second, averaged over the window before `t`. */
-  completedPerSecond: number;
-  queued: number;
+  /** Completions per second, averaged over the window before `t`; null when not known. */
+  completedPerSecond: number | null;
+  /** Tasks waiting; null when not known. */
+  queued: number | null;
+}
+
+/** A bucket of the server's `stats.throughput` (ISO start time, counts, sampled queue depth). */
+export interface ThroughputHistoryBucket {
+  t: string;
+  completed: number;
+  queued: number | null;
 }
 
 /** How far back the chart looks by default: five minutes. */
@@ -40,10 +48,10 @@ export function addThroughputSample(
 }
 
 /**
- * Chart points: for each sample, completions per second over at least `rateWindowMs` before it (from
- * the latest sample that far back; while the page has less history than that, what completed since the
- * first sample divided by the whole window, so the line ramps up instead of spiking), never negative
- * (e.g. after the database was reset), and the queue depth.
+ * Chart points from the live samples: for each sample, completions per second over at least
+ * `rateWindowMs` before it (from the latest sample that far back; null while the page has less
+ * history than that, so the line does not spike), never negative (e.g. after the database was reset),
+ * and the queue depth.
  */
 export function throughputPoints(series: readonly ThroughputSample[], rateWindowMs: number = RATE_WINDOW_MS): ThroughputPoint[] {
   const points: ThroughputPoint[] = [];
@@ -51,10 +59,26 @@ export function throughputPoints(series: readonly ThroughputSample[], rateWindow
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
     while (j + 1 < i && s.t - series[j + 1]!.t >= rateWindowMs) j++;
-    const base = j >= 0 ? series[j]! : series[0]!;
-    const ms = j >= 0 ? s.t - base.t : rateWindowMs;
-    const rate = Math.max(0, s.completed - base.completed) / (ms / 1000);
-    points.push({ t: s.t, completedPerSecond: Math.round(rate * 100) / 100, queued: s.queued });
+    let rate: number | null = null;
+    if (j >= 0) {
+      const base = series[j]!;
+      rate = Math.round((Math.max(0, s.completed - base.completed) / ((s.t - base.t) / 1000)) * 100) / 100;
+    }
+    points.push({ t: s.t, completedPerSecond: rate, queued: s.queued });
+  }
+  return points;
+}
+
+/**
+ * Chart points from the server's history (`stats.throughput`), each at its bucket's end, for the
+ * buckets that ended by `until` (the first live sample: the live points take over from there).
+ */
+export function historyPoints(buckets: readonly ThroughputHistoryBucket[], bucketSeconds: number, until: number): ThroughputPoint[] {
+  const points: ThroughputPoint[] = [];
+  for (const bucket of buckets) {
+    const end = Date.parse(bucket.t) + bucketSeconds * 1000;
+    if (!(end <= until)) continue;
+    points.push({ t: end, completedPerSecond: Math.round((bucket.completed / bucketSeconds) * 100) / 100, queued: bucket.queued });
   }
   return points;
 }

@@ -1,10 +1,11 @@
-import { trpc, type LocalWorkers, type WorkerEntry } from "./trpc.ts";
+import { useWorkersFeed } from "./live_events.tsx";
+import type { LocalWorkers, WorkerEntry } from "./trpc.ts";
 
 /** The worker panel's data: online workers, and the local scaler's processes. */
 export interface WorkersState {
   workers: readonly WorkerEntry[];
-  /** When `workers` was fetched (epoch ms). */
-  asOf: number;
+  /** When `workers` arrived (epoch ms, browser clock); their `lastHeartbeatAgeMs` was true then. */
+  receivedAt: number;
   /** "local" when this server starts workers, "none" when it cannot; null while loading. */
   scaler: LocalWorkers["scaler"] | null;
   /** Processes started by the scaler that have not registered with a coordinator yet. */
@@ -14,27 +15,21 @@ export interface WorkersState {
   /** Workers the scaler runs and is not stopping (what "scale to N" counts). */
   managedCount: number;
   isLoading: boolean;
-  error: string | null;
 }
 
-/**
- * Online workers and the scaler's processes. Refetched when the live feeds see workers change
- * (LiveEventsProvider invalidates these queries); nothing polls.
- */
+/** Online workers and the scaler's processes, from the live `events.onWorkers` feed (nothing polls). */
 export function useWorkers(): WorkersState {
-  const list = trpc.worker.list.useQuery(undefined, { staleTime: Infinity });
-  const local = trpc.worker.local.useQuery(undefined, { staleTime: Infinity });
-  const workers = list.data ?? [];
+  const { snapshot, receivedAt } = useWorkersFeed();
+  const workers = snapshot?.workers ?? [];
   const listed = new Set(workers.map((w) => w.id));
-  const processes = local.data?.workers ?? [];
+  const processes = snapshot?.local.workers ?? [];
   return {
     workers,
-    asOf: list.dataUpdatedAt,
-    scaler: local.data?.scaler ?? null,
+    receivedAt,
+    scaler: snapshot?.local.scaler ?? null,
     starting: processes.filter((p) => !p.stopping && !listed.has(p.id)).map((p) => ({ id: p.id, name: p.name })),
     stopping: new Set(processes.filter((p) => p.stopping).map((p) => p.id)),
     managedCount: processes.filter((p) => !p.stopping).length,
-    isLoading: list.isLoading,
-    error: list.error?.message ?? null,
+    isLoading: snapshot === null,
   };
 }

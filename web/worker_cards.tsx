@@ -9,8 +9,10 @@ export interface WorkerCardsProps {
   starting?: readonly { id: number; name: string }[];
   /** Ids of workers asked to stop (draining). */
   stopping?: ReadonlySet<number>;
-  /** When `workers` was fetched (epoch ms): heartbeat ages are given as of then. */
-  asOf: number;
+  /** When `workers` arrived (epoch ms): each `lastHeartbeatAgeMs` was true then. */
+  receivedAt: number;
+  /** The browser's clock now (epoch ms), so ages tick between updates. */
+  now: number;
   /** Kills a worker this server started; absent: no kill buttons. */
   onKill?: (name: string) => void;
   /** The worker being killed (its button is disabled). */
@@ -24,7 +26,7 @@ function workerState(w: WorkerEntry, stopping: boolean): { label: string; tone: 
 }
 
 /** One card per online worker: address, state, slots in use, completed and failed, heartbeat age. */
-export function WorkerCards({ workers, starting = [], stopping = new Set(), asOf, onKill, killing }: WorkerCardsProps) {
+export function WorkerCards({ workers, starting = [], stopping = new Set(), receivedAt, now, onKill, killing }: WorkerCardsProps) {
   if (workers.length === 0 && starting.length === 0) {
     return <p className={`text-sm ${ui.muted}`}>No worker is online.</p>;
   }
@@ -34,7 +36,7 @@ export function WorkerCards({ workers, starting = [], stopping = new Set(), asOf
         const state = workerState(w, stopping.has(w.id));
         const used = Math.max(w.inFlight, w.currentTaskIds.length);
         const capacity = Math.max(1, w.capacity);
-        const age = asOf - Date.parse(w.lastHeartbeatAt);
+        const age = w.lastHeartbeatAgeMs + Math.max(0, now - receivedAt);
         return (
           <li
             key={w.id}

@@ -3,13 +3,13 @@ import { fakeWorker, renderHtml } from "./testing.ts";
 import { WorkerCards } from "./worker_cards.tsx";
 
 describe("<WorkerCards>", () => {
-  const asOf = Date.parse("2030-01-01T00:00:02.500Z");
+  const clock = { receivedAt: 1_000_000, now: 1_001_500 };
 
   test("one card per worker: address, state, slots, completed and failed, heartbeat age, a named kill button", () => {
     const html = renderHtml(
       <WorkerCards
-        workers={[fakeWorker({ inFlight: 2, tasksCompleted: 1234, tasksFailed: 1, currentTaskIds: ["a", "b"] })]}
-        asOf={asOf}
+        workers={[fakeWorker({ inFlight: 2, tasksCompleted: 1234, tasksFailed: 1, currentTaskIds: ["a", "b"], lastHeartbeatAgeMs: 1000 })]}
+        {...clock}
         onKill={() => {}}
       />,
     );
@@ -18,6 +18,7 @@ describe("<WorkerCards>", () => {
     expect(html).toContain(">2 / 5<");
     expect(html).toContain('aria-valuenow="2"');
     expect(html).toContain(">1,234<");
+    // Its age when it arrived plus the time since, by the browser's clock.
     expect(html).toContain("2.5 s ago");
     expect(html).toContain('aria-label="Kill Worker-7"');
   });
@@ -26,7 +27,7 @@ describe("<WorkerCards>", () => {
     const html = renderHtml(
       <WorkerCards
         workers={[fakeWorker({ managed: false }), fakeWorker({ id: 8, name: "Worker-8", status: "DRAINING" })]}
-        asOf={asOf}
+        {...clock}
         onKill={() => {}}
       />,
     );
@@ -36,9 +37,9 @@ describe("<WorkerCards>", () => {
   });
 
   test("shows workers starting, and says so when none is online", () => {
-    expect(renderHtml(<WorkerCards workers={[]} starting={[{ id: 9, name: "Worker-9" }]} asOf={asOf} />)).toContain(
+    expect(renderHtml(<WorkerCards workers={[]} starting={[{ id: 9, name: "Worker-9" }]} {...clock} />)).toContain(
       'aria-label="Worker-9, starting"',
     );
-    expect(renderHtml(<WorkerCards workers={[]} asOf={asOf} />)).toContain("No worker is online.");
+    expect(renderHtml(<WorkerCards workers={[]} {...clock} />)).toContain("No worker is online.");
   });
 });

@@ -9,13 +9,8 @@ import { useWorkers } from "./use_workers.ts";
 /** Worker controls: scale the local workers to 1, 3, 5 or any number up to 50; kill a chosen worker. */
 export function WorkerControls() {
   const state = useWorkers();
-  const utils = trpc.useUtils();
-  const refresh = () => {
-    void utils.worker.list.invalidate();
-    void utils.worker.local.invalidate();
-  };
-  const scale = trpc.worker.scale.useMutation({ onSettled: refresh });
-  const kill = trpc.worker.kill.useMutation({ onSettled: refresh });
+  const scale = trpc.worker.scale.useMutation();
+  const kill = trpc.worker.kill.useMutation();
   const [custom, setCustom] = useState("");
   const [customError, setCustomError] = useState<string | undefined>();
   const [victim, setVictim] = useState("");

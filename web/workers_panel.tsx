@@ -1,19 +1,15 @@
 import { Panel } from "./panel.tsx";
 import { ui } from "./styles.ts";
 import { trpc } from "./trpc.ts";
+import { useNow } from "./use_now.ts";
 import { useWorkers } from "./use_workers.ts";
 import { WorkerCards } from "./worker_cards.tsx";
 
-/** The workers panel: one card per online worker, following joins, losses and slot use live. */
+/** The workers panel: one card per online worker, following joins, losses, slot use and heartbeats live. */
 export function WorkersPanel() {
   const state = useWorkers();
-  const utils = trpc.useUtils();
-  const kill = trpc.worker.kill.useMutation({
-    onSettled: () => {
-      void utils.worker.list.invalidate();
-      void utils.worker.local.invalidate();
-    },
-  });
+  const now = useNow(1000, state.workers.length > 0);
+  const kill = trpc.worker.kill.useMutation();
   const online = state.workers.length;
   return (
     <Panel
@@ -25,11 +21,6 @@ export function WorkersPanel() {
         </span>
       }
     >
-      {state.error ? (
-        <p role="alert" className={ui.fieldError}>
-          Could not load workers: {state.error}
-        </p>
-      ) : null}
       {kill.error ? (
         <p role="alert" className={`mb-2 ${ui.fieldError}`}>
           {kill.error.message}
@@ -42,7 +33,8 @@ export function WorkersPanel() {
           workers={state.workers}
           starting={state.starting}
           stopping={state.stopping}
-          asOf={state.asOf}
+          receivedAt={state.receivedAt}
+          now={now}
           onKill={(name) => kill.mutate({ name })}
           killing={kill.isPending ? (kill.variables?.name ?? null) : null}
         />
