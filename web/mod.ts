@@ -46,8 +46,8 @@ export type {
 export { addThroughputSample, historyPoints, niceCeiling, RATE_WINDOW_MS, THROUGHPUT_WINDOW_MS, throughputPoints } from "./throughput_series.ts";
 export type { ThroughputHistoryBucket, ThroughputPoint, ThroughputSample } from "./throughput_series.ts";
 export { latestRows, needsRefetch, patchTaskPage } from "./task_page_patch.ts";
-export { parseTaskFilter, withTaskFilter } from "./task_filter.ts";
-export type { TaskFilter } from "./task_filter.ts";
+export { filterStatuses, parseTaskFilter, STATUS_GROUPS, withTaskFilter } from "./task_filter.ts";
+export type { StatusGroup, TaskFilter } from "./task_filter.ts";
 export { buildTaskTimeline } from "./task_timeline.ts";
 export type { TimelineAttempt, TimelineStep } from "./task_timeline.ts";
 export { isRetryable, RETRYABLE, taskActions } from "./task_actions.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { parseTaskFilter, withTaskFilter } from "./task_filter.ts";
+import { filterStatuses, parseTaskFilter, withTaskFilter } from "./task_filter.ts";
 
 describe("task monitor filter in the URL", () => {
   test("parseTaskFilter() reads status, command and worker, ignoring bad values", () => {
@@ -16,5 +16,14 @@ describe("task monitor filter in the URL", () => {
     const params = withTaskFilter(new URLSearchParams("theme=dark&status=FAILED"), { command: "x", workerId: 3 });
     expect(params.toString()).toBe("theme=dark&command=x&worker=3");
     expect(parseTaskFilter(params)).toEqual({ command: "x", workerId: 3 });
+  });
+
+  test("a status group filters by several statuses", () => {
+    const filter = parseTaskFilter(new URLSearchParams("status=active"));
+    expect(filter).toEqual({ status: "active" });
+    expect(filterStatuses(filter)).toEqual(["PICKED", "RUNNING"]);
+    expect(filterStatuses({ status: "DEAD" })).toEqual(["DEAD"]);
+    expect(filterStatuses({})).toBeUndefined();
+    expect(withTaskFilter(new URLSearchParams(), { status: "unsuccessful" }).toString()).toBe("status=unsuccessful");
   });
 });

@@ -1,14 +1,14 @@
 import { keepPreviousData } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useSearchParams } from "wouter";
-import { TASK_STATUSES } from "../shared/mod.ts";
+import { TASK_STATUSES, type TaskStatusName } from "../shared/mod.ts";
 import { FormField } from "./form_field.tsx";
 import { formatCount } from "./format.ts";
 import { useLiveStats, useTaskChanges } from "./live_events.tsx";
 import { Panel } from "./panel.tsx";
 import { ui } from "./styles.ts";
 import { isRetryable } from "./task_actions.ts";
-import { parseTaskFilter, type TaskFilter, withTaskFilter } from "./task_filter.ts";
+import { filterStatuses, parseTaskFilter, STATUS_GROUPS, type TaskFilter, withTaskFilter } from "./task_filter.ts";
 import { latestRows, needsRefetch, patchTaskPage } from "./task_page_patch.ts";
 import { TaskTable } from "./task_table.tsx";
 import { throttle } from "./throttle.ts";
@@ -24,7 +24,8 @@ export const TASK_REFETCH_MS = 1000;
 /** How many tasks match, when the live stats can tell (a status filter or none). */
 function matchingCount(filter: TaskFilter, stats: ReturnType<typeof useLiveStats>["stats"]): number | null {
   if (!stats || filter.command !== undefined || filter.workerId !== undefined) return null;
-  return filter.status ? stats.byStatus[filter.status] : stats.total;
+  const statuses = filterStatuses(filter);
+  return statuses ? statuses.reduce((sum, s) => sum + stats.byStatus[s], 0) : stats.total;
 }
 
 function CommandFilter({ value, onChange }: { value: string; onChange: (command: string) => void }) {
@@ -69,7 +70,7 @@ export function TaskMonitor() {
   const input = {
     limit: TASK_PAGE_SIZE,
     ...(cursor ? { cursor } : {}),
-    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.status ? { statuses: [...filterStatuses(filter)!] } : {}),
     ...(filter.command ? { command: filter.command } : {}),
     ...(filter.workerId !== undefined ? { workerId: filter.workerId } : {}),
   };
@@ -97,7 +98,8 @@ export function TaskMonitor() {
   const retryMany = trpc.task.retryMany.useMutation({ onSettled: () => void utils.task.list.invalidate() });
   const { reset: resetRetryMany } = retryMany;
   useEffect(() => resetRetryMany(), [filterKey, resetRetryMany]);
-  const retryStatus = filter.status !== undefined && isRetryable(filter.status) && filter.workerId === undefined ? filter.status : null;
+  const single = filter.status !== undefined && !(filter.status in STATUS_GROUPS) ? (filter.status as TaskStatusName) : undefined;
+  const retryStatus = single !== undefined && isRetryable(single) && filter.workerId === undefined ? single : null;
 
   const setFilter = (next: TaskFilter) => setParams(withTaskFilter(params, next), { replace: true });
   const total = matchingCount(filter, stats);
@@ -124,14 +126,18 @@ export function TaskMonitor() {
       }
     >
       <div role="search" aria-label="Filter tasks" className="mb-3 flex flex-wrap items-end gap-3">
-        <FormField label="Status" className="w-40">
+        <FormField label="Status" className="w-48">
           <select className={ui.input} value={filter.status ?? ""} onChange={(e) => setFilter({ ...filter, status: (e.target.value || undefined) as TaskFilter["status"] })}>
             <option value="">All statuses</option>
-            {TASK_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
+            <option value="active">Active (picked, running)</option>
+            <option value="unsuccessful">Unsuccessful (failed, dead, cancelled)</option>
+            <optgroup label="One status">
+              {TASK_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </optgroup>
           </select>
         </FormField>
         <CommandFilter value={filter.command ?? ""} onChange={(command) => setFilter({ ...filter, command: command || undefined })} />

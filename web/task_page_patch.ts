@@ -1,6 +1,6 @@
 // Applying live task changes (`events.onTaskChange`) to a page of the task monitor. Pure.
 import type { TaskChangeEvent, TaskChangeRow, TaskPage } from "../server/mod.ts";
-import type { TaskFilter } from "./task_filter.ts";
+import { filterStatuses, type TaskFilter } from "./task_filter.ts";
 
 /** Latest row per task id, from a burst of events (later events win). */
 export function latestRows(events: readonly TaskChangeEvent[]): Map<string, TaskChangeRow> {
@@ -41,7 +41,8 @@ export function patchTaskPage(page: TaskPage, changes: ReadonlyMap<string, TaskC
 
 /** Whether a row, as it is now, belongs in a list filtered by `filter` (command compared as sent: ≤ 80 chars). */
 function matches(row: TaskChangeRow, filter: TaskFilter): boolean {
-  if (filter.status !== undefined && row.status !== filter.status) return false;
+  const statuses = filterStatuses(filter);
+  if (statuses !== undefined && !statuses.includes(row.status)) return false;
   if (filter.command !== undefined && !filter.command.startsWith(row.command)) return false;
   if (filter.workerId !== undefined && row.workerId !== filter.workerId) return false;
   return true;

@@ -52,6 +52,8 @@ describe("needsRefetch()", () => {
     expect(needsRefetch([insert], page, first)).toBe(true);
     expect(needsRefetch([insert], page, { firstPage: false, filter: {} })).toBe(false);
     expect(needsRefetch([insert], page, { firstPage: true, filter: { status: "FAILED" } })).toBe(false);
+    expect(needsRefetch([insert], page, { firstPage: true, filter: { status: "unsuccessful" } })).toBe(false);
+    expect(needsRefetch([insert], page, { firstPage: true, filter: { status: "SCHEDULED" } })).toBe(true);
     expect(needsRefetch([insert], page, { firstPage: true, filter: { command: "other" } })).toBe(false);
   });
 
