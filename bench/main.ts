@@ -119,6 +119,17 @@ let dashboardQueries: DashboardQuery[] = [];
 let claimTimings: ClaimQueryTiming[] = [];
 let claimTimingsByArray: ClaimQueryTiming[] = [];
 const diagnostics: Record<string, unknown> = {};
+/** Parts that failed: reported, and the rest of the bench still runs. */
+const failures: { part: string; error: string }[] = [];
+const guarded = async (part: string, run: () => Promise<void>) => {
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    failures.push({ part, error: message });
+    progress(`FAILED: ${part}: ${message.split("\n").slice(0, 6).join("\n")}`);
+  }
+};
 
 const postgres = await startBenchPostgres();
 progress(`PostgreSQL ${postgres.settings["server_version"]} on port ${postgres.port}: fsync=${postgres.settings["fsync"]}, synchronous_commit=${postgres.settings["synchronous_commit"]}, wal_sync_method=${postgres.settings["wal_sync_method"]}`);
@@ -206,13 +217,13 @@ try {
     const order = [...steps.slice(r % Math.max(1, steps.length)), ...steps.slice(0, r % Math.max(1, steps.length))];
     for (const step of order) {
       progress(`round ${r + 1}/${config.rounds}: ${step.label}`);
-      await step.run(r);
+      await guarded(`round ${r + 1}: ${step.label}`, () => step.run(r));
     }
   }
 
   // ---- idle latency ----
-  if (runs("latency")) {
-    await resetTables(db);
+  if (runs("latency")) await guarded("idle latency", async () => {
+    await resetTables(db!);
     const latencyFile = join(resultsDir, "latency-handler-starts.txt");
     writeFileSync(latencyFile, "");
     const coordinatorPort = await freePort();
@@ -231,7 +242,7 @@ try {
         HANDLER_MODULES: "bench/latency_handler.ts",
         BENCH_LATENCY_FILE: latencyFile,
       },
-      { name: "worker", ready: workerOnline(db, workerId) },
+      { name: "worker", ready: workerOnline(db!, workerId) },
     ).catch(async (error: unknown) => {
       await coordinator.stop();
       throw error;
@@ -239,14 +250,14 @@ try {
     try {
       await sleep(1500);
       progress("idle latency: warm-up (20 tasks, not counted)");
-      await measureIdleLatency({ trpc, databaseUrl: benchUrl, db, latencyFile, tasks: 20, intervalMs: fixed.latencyIntervalMs });
+      await measureIdleLatency({ trpc, databaseUrl: benchUrl, db: db!, latencyFile, tasks: 20, intervalMs: fixed.latencyIntervalMs });
       for (let i = 0; i < config.latencyRuns; i++) {
         await sleep(500);
         progress(`idle latency: run ${i + 1}/${config.latencyRuns}, ${config.latencyTasks} tasks ${fixed.latencyIntervalMs} ms apart`);
         const result = await measureIdleLatency({
           trpc,
           databaseUrl: benchUrl,
-          db,
+          db: db!,
           latencyFile,
           tasks: config.latencyTasks,
           intervalMs: fixed.latencyIntervalMs,
@@ -262,23 +273,24 @@ try {
       await worker.stop();
       await coordinator.stop();
     }
-  }
+  });
 
   // ---- dashboard at scale ----
-  if (runs("dashboard")) {
+  if (runs("dashboard")) await guarded("dashboard", async () => {
+    const pool = db!;
     progress(`dashboard: loading ${config.dashboardTasks.toLocaleString("en-US")} finished tasks + ${fixed.dashboardScheduled} scheduled`);
-    dashboardLoad = await loadFinishedTasks(db, config.dashboardTasks, fixed.dashboardScheduled);
+    dashboardLoad = await loadFinishedTasks(pool, config.dashboardTasks, fixed.dashboardScheduled);
     progress(`  loaded in ${round(dashboardLoad.loadSeconds, 1)} s, VACUUM ANALYZE ${round(dashboardLoad.vacuumAnalyzeSeconds, 1)} s`);
     progress("dashboard: queries");
-    dashboardQueries = await measureDashboard({ postgres, trpc, db, repeats: config.dashboardRepeats });
-    claimTimings = await measureClaimQuery(db, fixed.claimLimits, config.dashboardRepeats);
+    dashboardQueries = await measureDashboard({ postgres, trpc, db: pool, repeats: config.dashboardRepeats });
+    claimTimings = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats);
     // For FINDINGS.md: the same claim reaching its rows by primary key (not the system's SQL).
-    claimTimingsByArray = await measureClaimQuery(db, fixed.claimLimits, config.dashboardRepeats, CLAIM_SQL_BY_ARRAY);
-    await resetTables(db);
-  }
+    claimTimingsByArray = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats, CLAIM_SQL_BY_ARRAY);
+    await resetTables(pool);
+  });
 
   // ---- diagnostics: instrumented end-to-end runs, not figures ----
-  if (diagnose) {
+  if (diagnose) await guarded("diagnose", async () => {
     progress("diagnose: does NOTIFY serialize commits? the batch-1 floor on 1 and 4 connections, with and without a NOTIFY trigger");
     diagnostics["notifyCommits"] = [
       ...(await measureNotifyCommits(postgres.urlFor("floor"), quick ? 400 : 2000, 1)),
@@ -298,7 +310,7 @@ try {
       warnCpuSecondsPer1000: warnRun.cpuSecondsPer1000,
       infoCpuSecondsPer1000: infoRun.cpuSecondsPer1000,
     };
-  }
+  });
 } finally {
   await server?.stop().catch(() => {});
   await db?.end().catch(() => {});
@@ -451,6 +463,7 @@ const summary = {
     idleLatency: latencyRuns,
     dashboard: { load: dashboardLoad, queries: dashboardQueries, claim: claimTimings, claimByArrayNotTheSystems: claimTimingsByArray },
   },
+  failures,
   ...(diagnose ? { diagnostics } : {}),
 };
 const jsonPath = join(resultsDir, "latest.json");
@@ -458,4 +471,8 @@ writeFileSync(jsonPath, `${JSON.stringify(summary, null, 2)}\n`);
 console.log(`\nJSON summary (medians, min-max, every run): ${jsonPath}`);
 console.log(JSON.stringify({ when: summary.when, mode: summary.mode, figures: summary.figures.map(({ runs: _runs, ...f }) => f) }));
 if (diagnose) console.log(`\ndiagnostics:\n${JSON.stringify(diagnostics, null, 2)}`);
-process.exit(0);
+if (failures.length > 0) {
+  console.log(`\n${failures.length} part(s) FAILED (their figures are missing above):`);
+  for (const f of failures) console.log(`- ${f.part}: ${f.error.split("\n")[0]}`);
+}
+process.exit(failures.length > 0 ? 1 : 0);
