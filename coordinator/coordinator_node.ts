@@ -134,8 +134,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           excludeCommands: registry.blockedCommands(),
         });
         if (claimed.length === limit) wakeAgain = true;
-        else await armDueTimer();
-        if (claimed.length === 0) continue;
+        if (claimed.length === 0) {
+          await armDueTimer();
+          continue;
+        }
         options.onFaultPoint?.("after_claim");
         const { placed, unplaced } = registry.place(claimed);
         await releaseClaimedTasks(prisma, coordinatorId, unplaced);
@@ -151,6 +153,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           byWorker.set(worker.id, entry);
         }
         for (const { worker, tasks } of byWorker.values()) sendTasks(worker, tasks);
+        // The queue of due tasks is empty for now: wake for the next future one (after sending, so
+        // an idle system's dispatch does not wait on this query).
+        if (claimed.length < limit) await armDueTimer();
       } catch (error) {
         log.error("dispatch failed; will retry", { error: String(error) });
         await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
