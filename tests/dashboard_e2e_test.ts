@@ -5,7 +5,7 @@
 // Screenshots in both themes go to test-results/dashboard/ (git-ignored).
 //
 // Runs whenever Chromium is installed (CHROMIUM_PATH, default /usr/bin/chromium: Debian's `chromium`
-// package). Without it the suite is skipped, except in CI (CI=true), where that is a failure.
+// package). Without it the suite is skipped, except in CI (CI=true or 1), where that is a failure.
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type ConsoleMessage, type Page } from "playwright-core";
@@ -15,7 +15,8 @@ import { eventually, killAll, repoRoot, type RunningProcess, startProcess } from
 
 const CHROMIUM_PATH = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
-const IN_CI = process.env["CI"] === "true";
+/** CI=true (GitHub Actions, GitLab, ...) or CI=1. */
+const IN_CI = ["true", "1"].includes((process.env["CI"] ?? "").toLowerCase());
 const SCREENSHOTS = join(repoRoot, "test-results", "dashboard");
 const WEB = join(repoRoot, "web");
 
