@@ -91,6 +91,8 @@ describe("a coordinator serving workers built from the seed's proto", () => {
       what: "8 tasks to complete",
     });
     expect(workers.map((w) => w.received.length)).toEqual([2, 2, 2, 2]);
+    // A seed worker notes a completion once its COMPLETE call returns, just after the commit.
+    await eventually(() => workers.flatMap((w) => w.completed).length === 8);
     expect(workers.flatMap((w) => w.completed).sort()).toEqual([...ids].sort());
   });
 });
