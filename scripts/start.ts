@@ -12,7 +12,7 @@
 //    left after 20 s; then the embedded PostgreSQL if this run started it. Exit code 0.
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { intSetting, portSetting } from "../shared/mod.ts";
+import { boolSetting, intSetting, portSetting } from "../shared/mod.ts";
 import { applyMigrations } from "../prisma/mod.ts";
 import { cliSettings, parseSettingsOrExit } from "./_cli.ts";
 import { buildDashboardIfMissing } from "./_dashboard.ts";
@@ -31,6 +31,8 @@ const settingsShape = {
   SCHEDULER_PORT: portSetting(8081),
   /** Local workers the server starts (through its local scaler). */
   WORKERS: intSetting(3, 0, 50),
+  /** Build web/dist when it is missing or older than its sources (false: serve what is there). */
+  BUILD_DASHBOARD: boolSetting(true),
   /** https://no-color.org: any value turns colours off. */
   NO_COLOR: z.string().optional(),
 };
@@ -172,8 +174,8 @@ async function main(): Promise<void> {
     { port: settings.SCHEDULER_PORT, setting: "SCHEDULER_PORT", env: process.env },
   ]);
 
-  // The dashboard builds (first run only) while the database starts.
-  const dashboardBuilt = buildDashboardIfMissing({
+  // The dashboard builds (when missing or stale) while the database starts.
+  const dashboardBuilt = !settings.BUILD_DASHBOARD ? Promise.resolve() : buildDashboardIfMissing({
     repoRoot,
     log,
     onLine: (line, stream) => output.relay("web", line, stream),

@@ -76,6 +76,8 @@ beforeAll(async () => {
     COORDINATOR_PORT: String(await freePort()),
     WORKERS: "2",
     TASK_PROCESS_TIME: "300",
+    // The dashboard's browser test builds web/dist in parallel; this test does not look at it.
+    BUILD_DASHBOARD: "false",
     LOG_FORMAT: "json",
     LOG_LEVEL: "info",
   };
