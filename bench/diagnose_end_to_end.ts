@@ -2,12 +2,16 @@
 // throughput is not a figure (the instruments cost time): PostgreSQL's statement log (what runs per
 // task, from which process, and PostgreSQL's time for it), CPU profiles of every process, and the
 // cost of LOG_LEVEL=info.
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { TRPCClient } from "@trpc/client";
 import pg from "pg";
+import type { AppRouter } from "../server/mod.ts";
+import type { BenchPostgres } from "./bench_cluster.ts";
 import { type EndToEndOptions, type EndToEndRun, measureEndToEnd } from "./measure_end_to_end.ts";
+import { measureIdleLatency, startLatencyCluster } from "./measure_idle_latency.ts";
 import { createStatementLog, groupStatements, type LoggedPlan, type LoggedStep, normalizeSql } from "./statement_log.ts";
-import { round } from "./summarize.ts";
+import { percentile, round } from "./summarize.ts";
 import { type ProfileSummary, summarizeCpuProfile } from "./summarize_cpu_profile.ts";
 
 /** PostgreSQL's account of one end-to-end run. */
@@ -201,4 +205,136 @@ export async function measureNotifyCommits(url: string, rows: number, connection
     await admin.end();
   }
   return results;
+}
+
+/** PostgreSQL's account of the idle-latency run: what each task costs in statements, and how long each takes. */
+export interface LatencyStatementProfile {
+  tasks: number;
+  /** Per statement shape: how many per task, PostgreSQL's time for it (parse+bind+execute), ms. */
+  statements: { app: string; sql: string; perTask: number; avgMs: number; maxMs: number }[];
+  /** The run's own breakdown (p50, ms), measured while statements were logged. */
+  breakdownP50: Record<string, number>;
+  /**
+   * Each task's way through the statements that carry its id, p50 over tasks, ms: a statement's
+   * "exec" is PostgreSQL's execute time; a "gap" is from one statement's end to the next one's start
+   * (the previous commit, the processes, the RPCs between them). Log times have ms precision.
+   */
+  timelineP50: Record<string, number>;
+}
+
+/**
+ * One idle-latency run (after a warm-up) with every statement logged: the statements on a task's way
+ * from the schedule call to COMPLETED, with their durations, beside the timestamp breakdown.
+ */
+export async function profileIdleLatency(options: {
+  postgres: BenchPostgres;
+  db: pg.Pool;
+  database: string;
+  databaseUrl: string;
+  trpc: TRPCClient<AppRouter>;
+  latencyFile: string;
+  poolSize: number;
+  tasks: number;
+  intervalMs: number;
+}): Promise<LatencyStatementProfile> {
+  const { postgres } = options;
+  const cluster = await startLatencyCluster(options);
+  const log = createStatementLog();
+  try {
+    const measure = (tasks: number) => measureIdleLatency({ ...options, tasks });
+    await measure(10);
+    postgres.onLog(log.feed);
+    await postgres.logStatements(true);
+    log.take();
+    const run = await measure(options.tasks);
+    await new Promise((r) => setTimeout(r, 300));
+    await postgres.logStatements(false);
+    const steps = log.take().filter((s) => s.app !== "taskmaster-bench" && s.app !== "");
+    const timelineP50 = taskTimelines(steps, latencyStarts(options.latencyFile));
+    const groups = new Map<string, { app: string; sql: string; count: number; totalMs: number; maxMs: number }>();
+    for (const step of steps) {
+      const sql = normalizeSql(step.sql, 110);
+      const key = `${step.app}\u0000${sql}`;
+      const g = groups.get(key) ?? { app: step.app, sql, count: 0, totalMs: 0, maxMs: 0 };
+      if (step.phase === "statement" || step.phase === "execute") g.count++;
+      g.totalMs += step.ms;
+      g.maxMs = Math.max(g.maxMs, step.ms);
+      groups.set(key, g);
+    }
+    return {
+      tasks: options.tasks,
+      statements: [...groups.values()]
+        .filter((g) => g.count > 0)
+        .sort((a, b) => b.totalMs - a.totalMs)
+        .slice(0, 15)
+        .map((g) => ({ app: g.app, sql: g.sql, perTask: round(g.count / options.tasks, 2), avgMs: round(g.totalMs / g.count, 3), maxMs: round(g.maxMs, 3) })),
+      breakdownP50: Object.fromEntries(Object.entries(run.breakdown).map(([k, v]) => [k, round(v.p50, 1)])),
+      timelineP50,
+    };
+  } finally {
+    await postgres.logStatements(false).catch(() => {});
+    postgres.onLog(undefined);
+    await cluster.stop();
+  }
+}
+
+/** Handler start times (wall-clock ms) by task id, from bench/latency_handler.ts's file. */
+function latencyStarts(file: string): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [id, at] = line.split(" ");
+    if (id && at && id !== "#") starts.set(id, Number(at));
+  }
+  return starts;
+}
+
+/** p50 over tasks of each segment of a task's way through its statements (see LatencyStatementProfile). */
+function taskTimelines(steps: LoggedStep[], handlerStarts: Map<string, number>): Record<string, number> {
+  const executes = steps.filter((s) => s.phase === "execute" && Number.isFinite(s.at));
+  const kind = (sql: string) =>
+    /^\s*INSERT INTO tasks/.test(sql) ? "insert"
+    : /WITH due AS/.test(sql) ? "claim"
+    : /bound AS \(/.test(sql) ? "assign"
+    : /status = 'RUNNING'/.test(sql) ? "started"
+    : /status = 'COMPLETED'/.test(sql) ? "complete"
+    : "";
+  const byTask = new Map<string, Partial<Record<string, LoggedStep>>>();
+  const claims: LoggedStep[] = [];
+  for (const step of executes) {
+    const k = kind(step.sql);
+    if (k === "claim") claims.push(step);
+    if (k === "" || k === "claim") continue;
+    const ids = k === "insert" ? [step.params[0] ?? ""] : (step.params[0] ?? "").replace(/[{}]/g, "").split(",");
+    for (const id of ids) {
+      const entry = byTask.get(id) ?? {};
+      entry[k] ??= step;
+      byTask.set(id, entry);
+    }
+  }
+  const segments = new Map<string, number[]>();
+  const add = (name: string, value: number) => {
+    if (Number.isFinite(value)) segments.set(name, [...(segments.get(name) ?? []), value]);
+  };
+  const start = (s: LoggedStep) => s.at - s.ms;
+  for (const [id, t] of byTask) {
+    const { insert, assign, started, complete } = t;
+    if (!insert || !assign || !started || !complete) continue;
+    // The claim that took this task: the coordinator's last claim ending before the assignment began.
+    const claim = claims.filter((c) => c.at <= start(assign) + 1).at(-1);
+    if (!claim) continue;
+    const handler = handlerStarts.get(id);
+    add("a. INSERT end → claim start (INSERT commit, NOTIFY, wake-up)", start(claim) - insert.at);
+    add("b. claim exec", claim.ms);
+    add("c. claim end → assign start (claim commit, placement)", start(assign) - claim.at);
+    add("d. assign exec", assign.ms);
+    add("e. assign end → STARTED start (commit, SubmitTasks, ReportBatch)", start(started) - assign.at);
+    add("f. STARTED exec", started.ms);
+    if (handler !== undefined) {
+      add("g. STARTED end → handler start (commit, answer to the worker)", handler - started.at);
+      add("h. handler start → COMPLETE start (ReportBatch)", start(complete) - handler);
+    }
+    add("i. COMPLETE exec", complete.ms);
+    add("total: INSERT end → COMPLETE end", complete.at - insert.at);
+  }
+  return Object.fromEntries([...segments].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, round(percentile(v, 50), 2)]));
 }

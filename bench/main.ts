@@ -19,10 +19,8 @@ import {
   startBenchPostgres,
   startSystemProcess,
   type SystemProcess,
-  tcpReady,
-  workerOnline,
 } from "./bench_cluster.ts";
-import { measureNotifyCommits, profileCpu, profileStatements } from "./diagnose_end_to_end.ts";
+import { measureNotifyCommits, profileCpu, profileIdleLatency, profileStatements } from "./diagnose_end_to_end.ts";
 import { type Figure, figureJson, formatTable } from "./format_table.ts";
 import {
   CLAIM_SQL_BY_ARRAY,
@@ -35,8 +33,9 @@ import {
 } from "./measure_dashboard.ts";
 import { type EndToEndRun, measureEndToEnd } from "./measure_end_to_end.ts";
 import { createFloorTable, type FloorRun, measureFloor } from "./measure_floor.ts";
-import { type IdleLatencyRun, measureIdleLatency } from "./measure_idle_latency.ts";
+import { type IdleLatencyRun, measureIdleLatency, startLatencyCluster } from "./measure_idle_latency.ts";
 import { measureSchedule, type ScheduleRun, type ScheduleVariant, trpcClient } from "./measure_schedule.ts";
+import { postgresCpuSeconds } from "./sample_footprint.ts";
 import { round, summarize, type Summary } from "./summarize.ts";
 
 const PARTS = ["floor", "schedule", "e2e", "latency", "dashboard"] as const;
@@ -170,9 +169,11 @@ try {
       steps.push({
         label: `floor, batch ${batch}`,
         run: async (r) => {
-          const result = await measureFloor(floorClient!, config.floorRows, batch, fixed.floorMaxSeconds);
+          const result = await measureFloor(floorClient!, config.floorRows, batch, fixed.floorMaxSeconds, () =>
+            postgresCpuSeconds(postgres.postmasterPid()),
+          );
           floorRuns.push({ ...result, round: r });
-          progress(`  ${round(result.rowsPerSecond, 0)} rows/s (${result.rows} rows in ${round(result.seconds, 1)} s, ${round(result.walBytesPerRow, 0)} B WAL/row)`);
+          progress(`  ${round(result.rowsPerSecond, 0)} rows/s (${result.rows} rows in ${round(result.seconds, 1)} s, ${round(result.walBytesPerRow, 0)} B WAL/row, PostgreSQL ${round(result.postgresCpuMsPerRow, 3)} ms CPU/row)`);
         },
       });
     }
@@ -207,7 +208,7 @@ try {
           e2eRuns.push({ ...result, round: r });
           progress(
             `  ${round(result.tasksPerSecond, 0)} tasks/s (steady ${round(result.steadyTasksPerSecond, 0)}), exactly once: ${result.exactlyOnce}, ` +
-              `${round(result.commitsPerTask, 2)} commits/task, warnings: ${result.warnings.length}`,
+              `${round(result.commitsPerTask, 2)} commits/task, warnings: ${result.warningCount}`,
           );
         },
       });
@@ -222,33 +223,10 @@ try {
   }
 
   // ---- idle latency ----
+  const latencyFile = join(resultsDir, "latency-handler-starts.txt");
   if (runs("latency")) await guarded("idle latency", async () => {
-    await resetTables(db!);
-    const latencyFile = join(resultsDir, "latency-handler-starts.txt");
-    writeFileSync(latencyFile, "");
-    const coordinatorPort = await freePort();
-    const coordinator = await startSystemProcess(
-      "coordinator",
-      { DATABASE_URL: postgres.urlFor("bench", "coordinator"), COORDINATOR_PORT: String(coordinatorPort) },
-      { name: "coordinator", ready: tcpReady(coordinatorPort) },
-    );
-    const workerId = 4242;
-    const worker = await startSystemProcess(
-      "worker",
-      {
-        COORDINATOR: `localhost:${coordinatorPort}`,
-        WORKER_ID: String(workerId),
-        POOL_SIZE: String(fixed.poolSize),
-        HANDLER_MODULES: "bench/latency_handler.ts",
-        BENCH_LATENCY_FILE: latencyFile,
-      },
-      { name: "worker", ready: workerOnline(db!, workerId) },
-    ).catch(async (error: unknown) => {
-      await coordinator.stop();
-      throw error;
-    });
+    const cluster = await startLatencyCluster({ postgres, db: db!, database: "bench", latencyFile, poolSize: fixed.poolSize });
     try {
-      await sleep(1500);
       progress("idle latency: warm-up (20 tasks, not counted)");
       await measureIdleLatency({ trpc, databaseUrl: benchUrl, db: db!, latencyFile, tasks: 20, intervalMs: fixed.latencyIntervalMs });
       for (let i = 0; i < config.latencyRuns; i++) {
@@ -270,8 +248,7 @@ try {
         progress(`  p50 breakdown: ${Object.entries(result.breakdown).map(([k, v]) => `${k} ${round(v.p50, 1)}`).join(", ")} (ms)`);
       }
     } finally {
-      await worker.stop();
-      await coordinator.stop();
+      await cluster.stop();
     }
   });
 
@@ -296,6 +273,18 @@ try {
       ...(await measureNotifyCommits(postgres.urlFor("floor"), quick ? 400 : 2000, 1)),
       ...(await measureNotifyCommits(postgres.urlFor("floor"), quick ? 800 : 4000, 4)),
     ];
+    progress("diagnose: idle latency with every statement logged");
+    diagnostics["idleLatencyStatements"] = await profileIdleLatency({
+      postgres,
+      db: db!,
+      database: "bench",
+      databaseUrl: benchUrl,
+      trpc,
+      latencyFile,
+      poolSize: fixed.poolSize,
+      tasks: quick ? 30 : 100,
+      intervalMs: fixed.latencyIntervalMs,
+    });
     const workers = config.e2eWorkers.includes(3) ? 3 : config.e2eWorkers[0]!;
     progress(`diagnose: end-to-end with ${workers} workers, every statement logged`);
     diagnostics["statements"] = await profileStatements(e2eOptions(workers));

@@ -44,7 +44,8 @@ export interface EndToEndRun {
   /** CPU seconds per 1000 tasks, per process and for PostgreSQL. */
   cpuSecondsPer1000: Record<string, number>;
   footprint: Footprint;
-  /** warn and error log lines of the processes (first few). */
+  /** warn and error log lines of the processes: how many, and the first 20. */
+  warningCount: number;
   warnings: string[];
 }
 
@@ -226,7 +227,10 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       idleRssMb,
       cpuSecondsPer1000,
       footprint,
-      warnings: [...(options.server?.warnings.splice(0) ?? []), ...warningsOf(ran)].slice(0, 20),
+      ...(() => {
+        const all = [...(options.server?.warnings.splice(0).map((w) => `[server] ${w}`) ?? []), ...warningsOf(ran)];
+        return { warningCount: all.length, warnings: all.slice(0, 20) };
+      })(),
     };
   } finally {
     await Promise.all(started.map((p) => p.stop()));

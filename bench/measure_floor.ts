@@ -10,6 +10,8 @@ export interface FloorRun {
   rowsPerSecond: number;
   /** WAL written per row claimed and completed, bytes. */
   walBytesPerRow: number;
+  /** PostgreSQL's CPU time (all its processes) per row, ms; NaN when not measured. */
+  postgresCpuMsPerRow: number;
 }
 
 /** Creates the floor's queue table (a minimal job queue, no triggers, one claim index). */
@@ -35,7 +37,14 @@ export async function createFloorTable(client: pg.Client): Promise<void> {
  * stops at the first batch boundary after that long (the rate is of the rows done by then): with
  * fsync on, batch 1 pays two WAL flushes per row and 20,000 rows can take minutes on a slow disk.
  */
-export async function measureFloor(client: pg.Client, rows: number, batchSize: number, maxSeconds = Number.POSITIVE_INFINITY): Promise<FloorRun> {
+export async function measureFloor(
+  client: pg.Client,
+  rows: number,
+  batchSize: number,
+  maxSeconds = Number.POSITIVE_INFINITY,
+  /** PostgreSQL's CPU seconds so far (see sample_footprint.ts), to report its CPU per row. */
+  postgresCpuSeconds?: () => number,
+): Promise<FloorRun> {
   await client.query("TRUNCATE floor_jobs");
   await client.query("INSERT INTO floor_jobs (payload) SELECT NULL FROM generate_series(1, $1::int)", [rows]);
   await client.query("VACUUM ANALYZE floor_jobs");
@@ -54,6 +63,7 @@ export async function measureFloor(client: pg.Client, rows: number, batchSize: n
   };
   let done = 0;
   const walAtStart = await walBytes(client);
+  const cpuAtStart = postgresCpuSeconds?.() ?? Number.NaN;
   const started = performance.now();
   while ((performance.now() - started) / 1000 < maxSeconds) {
     const claimed = await client.query<{ id: string }>({ ...claim, values: [batchSize] });
@@ -62,9 +72,10 @@ export async function measureFloor(client: pg.Client, rows: number, batchSize: n
     done += completed.rowCount ?? 0;
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = (postgresCpuSeconds?.() ?? Number.NaN) - cpuAtStart;
   const wal = (await walBytes(client)) - walAtStart;
   if (done !== rows && seconds < maxSeconds) throw new Error(`floor: completed ${done} rows, expected ${rows}`);
-  return { batchSize, rows: done, seconds, rowsPerSecond: done / seconds, walBytesPerRow: wal / done };
+  return { batchSize, rows: done, seconds, rowsPerSecond: done / seconds, walBytesPerRow: wal / done, postgresCpuMsPerRow: (cpu * 1000) / done };
 }
 
 async function walBytes(client: pg.Client): Promise<number> {

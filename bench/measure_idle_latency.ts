@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { TRPCClient } from "@trpc/client";
 import pg from "pg";
 import type { AppRouter } from "../server/mod.ts";
-import { sleep } from "./bench_cluster.ts";
+import { type BenchPostgres, freePort, resetTables, sleep, startSystemProcess, tcpReady, workerOnline } from "./bench_cluster.ts";
 import { percentile } from "./summarize.ts";
 import { wallClockMs } from "./wall_clock.ts";
 
@@ -145,6 +145,50 @@ export async function measureIdleLatency(options: {
       "handler start → STARTED applied": percentiles(ids.map((id) => Number(byId.get(id)!.started_ms) - starts.get(id)!)),
       "STARTED → COMPLETE applied": percentiles(ids.map((id) => Number(byId.get(id)!.completed_ms) - Number(byId.get(id)!.started_ms))),
       "COMPLETE → commit seen": percentiles(ids.map((id) => completedSeen.get(id)! - Number(byId.get(id)!.completed_ms))),
+    },
+  };
+}
+
+/**
+ * Empties the tables and starts the latency run's processes: a coordinator and one worker (POOL_SIZE
+ * `poolSize`) that also loads bench/latency_handler.ts, writing handler starts to `latencyFile`.
+ * Resolves once both serve and have settled.
+ */
+export async function startLatencyCluster(options: {
+  postgres: BenchPostgres;
+  db: pg.Pool;
+  database: string;
+  latencyFile: string;
+  poolSize: number;
+}): Promise<{ stop(): Promise<void> }> {
+  await resetTables(options.db);
+  writeFileSync(options.latencyFile, "");
+  const coordinatorPort = await freePort();
+  const coordinator = await startSystemProcess(
+    "coordinator",
+    { DATABASE_URL: options.postgres.urlFor(options.database, "coordinator"), COORDINATOR_PORT: String(coordinatorPort) },
+    { name: "coordinator", ready: tcpReady(coordinatorPort) },
+  );
+  const workerId = 4242;
+  const worker = await startSystemProcess(
+    "worker",
+    {
+      COORDINATOR: `localhost:${coordinatorPort}`,
+      WORKER_ID: String(workerId),
+      POOL_SIZE: String(options.poolSize),
+      HANDLER_MODULES: "bench/latency_handler.ts",
+      BENCH_LATENCY_FILE: options.latencyFile,
+    },
+    { name: "worker", ready: workerOnline(options.db, workerId) },
+  ).catch(async (error: unknown) => {
+    await coordinator.stop();
+    throw error;
+  });
+  await sleep(1500);
+  return {
+    stop: async () => {
+      await worker.stop();
+      await coordinator.stop();
     },
   };
 }

@@ -13,6 +13,8 @@ export interface LoggedStep {
   sql: string;
   /** Bound parameters as text (null for SQL NULL), from the DETAIL line, when logged. */
   params: (string | null)[];
+  /** When PostgreSQL logged it (the step's end), epoch ms (ms precision; NaN unless the log is in UTC). */
+  at: number;
 }
 
 /** A plan auto_explain logged for a slow statement (EXPLAIN ANALYZE output). */
@@ -65,7 +67,9 @@ export function createStatementLog(): {
     } else if (level === "LOG") {
       const duration = DURATION.exec(message);
       if (!duration) return;
+      const stamp = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) (UTC|GMT)$/.exec(match[1]!);
       const step: LoggedStep = {
+        at: stamp ? Date.parse(`${stamp[1]}T${stamp[2]}Z`) : Number.NaN,
         app: match[3]!,
         pid,
         phase: duration[2] as LoggedStep["phase"],
