@@ -5,6 +5,7 @@
 //   npm run bench -- --quick           a small smoke run (about 2 minutes)
 //   npm run bench -- --diagnose        adds instrumented runs: statement profile, CPU profiles, info logging
 //   npm run bench -- --only=floor,e2e  only some parts (floor, schedule, e2e, latency, dashboard; none: --only=)
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -95,6 +96,19 @@ mkdirSync(resultsDir, { recursive: true });
 const began = performance.now();
 const progress = (message: string) =>
   console.error(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+
+/** The code measured: the commit, and whether the processes' folders had uncommitted changes. */
+const code = (() => {
+  const git = (args: string[]) => {
+    try {
+      return execFileSync("git", args, { cwd: repoRoot, encoding: "utf8" }).trim();
+    } catch {
+      return "";
+    }
+  };
+  const dirty = git(["status", "--porcelain", "--", "coordinator", "worker", "server", "shared", "prisma", "proto"]);
+  return { commit: git(["rev-parse", "--short", "HEAD"]) || "unknown", uncommittedChanges: dirty !== "" };
+})();
 
 const machine = {
   cpus: cpus().length,
@@ -430,7 +444,10 @@ if (e2eRuns.length > 0) {
 
 const table = formatTable(figures);
 console.log(`\nTaskMaster bench (${quick ? "quick" : "full"}), ${new Date().toISOString()}, ${round((performance.now() - began) / 1000, 0)} s`);
-console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}`);
+console.log(
+  `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Linux ${machine.kernel}, Node ${machine.node}; ` +
+    `load average ${machine.loadAverageAtStart[0]} at start, ${round(loadavg()[0]!)} at end; code ${code.commit}${code.uncommittedChanges ? " + uncommitted changes" : ""}`,
+);
 console.log(
   `PostgreSQL ${postgres.settings["server_version"]} (embedded, fsync=${postgres.settings["fsync"]}, synchronous_commit=${postgres.settings["synchronous_commit"]}); ` +
     `workers POOL_SIZE=${fixed.poolSize}, LOG_LEVEL=warn; ${config.rounds} round(s), variants interleaved\n`,
@@ -441,6 +458,7 @@ const summary = {
   when: new Date().toISOString(),
   mode: quick ? "quick" : "full",
   seconds: round((performance.now() - began) / 1000, 0),
+  code,
   machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => round(l)) },
   postgres: postgres.settings,
   config: { ...config, ...fixed, logLevel: "warn" },

@@ -205,7 +205,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     const steadySeconds = (Number(timing.p90_done) - Number(timing.p10_done)) / 1000;
     // Stop first: backends flush their statistics when their session ends.
     const ran = started.splice(0);
-    await Promise.all(ran.map((p) => p.stop()));
+    await stopAll(ran);
     await sleep(300);
     const statsAfter = await databaseCounters(db, options.database);
     const cpuSecondsPer1000: Record<string, number> = { postgres: (footprint.postgresCpuSeconds / tasks) * 1000 };
@@ -233,8 +233,14 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       })(),
     };
   } finally {
-    await Promise.all(started.map((p) => p.stop()));
+    await stopAll(started);
   }
+}
+
+/** Stops the workers first (they drain and stop heartbeating), then the coordinator. */
+async function stopAll(processes: SystemProcess[]): Promise<void> {
+  await Promise.all(processes.filter((p) => p.name !== "coordinator").map((p) => p.stop()));
+  await Promise.all(processes.filter((p) => p.name === "coordinator").map((p) => p.stop()));
 }
 
 function warningsOf(processes: SystemProcess[]): string[] {
