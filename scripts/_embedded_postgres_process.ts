@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     if (message === "stop") void stop();
   });
   process.on("disconnect", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
 
   let server: EmbeddedPostgresServer;
   try {
