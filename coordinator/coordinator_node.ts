@@ -386,7 +386,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
       await recordHeartbeat(prisma, beat, coordinatorId, leaseMs);
       if (beat.holding) {
-        const taken = await requeueUnheldAttempts(prisma, beat.id, beat.holding, dispatchTimeoutMs + Math.min(heartbeatIntervalMs, 1000));
+        // The list is as old as the beat: only attempts picked well before it was sent count.
+        const beatAgeMs = Math.max(0, now() - (beat.receivedAt ?? now()));
+        const graceMs = dispatchTimeoutMs + Math.min(heartbeatIntervalMs, 1000) + Math.round(beatAgeMs);
+        const taken = await requeueUnheldAttempts(prisma, beat.id, beat.holding, graceMs);
         if (taken.length > 0) {
           logLost(taken, "not held by its worker");
           for (const t of taken) registry.release(t.id);
@@ -555,6 +558,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         draining: parsed.data.draining,
         batchDispatch: parsed.data.batch_dispatch,
         holding: parsed.data.reports_holding ? parseHolding(parsed.data.holding) : undefined,
+        receivedAt: now(),
       };
       // Liveness is the registry's, answered at once: a slow or unavailable database must not make
       // a live worker look dead. Mirroring to the database follows, one write per worker at a time.

@@ -12,6 +12,8 @@ export interface WorkerBeat {
   batchDispatch?: boolean;
   /** The attempts it says it holds; undefined when it does not say (a seed worker). */
   holding?: { taskId: string; attempt: number }[];
+  /** When the coordinator received it (its monotonic clock, ms). */
+  receivedAt?: number;
 }
 
 /**
