@@ -7,12 +7,12 @@
 //   coordinator ──────────────▶ shared, prisma, proto
 //   worker ───────────────────▶ shared, proto          (a worker never touches the database)
 //   shared, prisma, proto ────▶ nothing in the repo
-//   scripts, tests ───────────▶ any folder's mod.ts (tests: also testing.ts); nothing imports them
+//   scripts, tests, bench ────▶ any folder's mod.ts (tests: also testing.ts); nothing imports them
 //
 // Paths are relative to the repository root. A group `(...)` in `from.path` is `$1` in `to`.
 
 /** Every top-level folder holding code. */
-const FOLDERS = ["server", "worker", "coordinator", "shared", "prisma", "proto", "web", "scripts", "tests"];
+const FOLDERS = ["server", "worker", "coordinator", "shared", "prisma", "proto", "web", "scripts", "tests", "bench"];
 const ANY_FOLDER = `^(${FOLDERS.join("|")})/`;
 /** A folder other than the importing one (needs `from.path: ANY_FOLDER`). */
 const OTHER_FOLDER = { path: ANY_FOLDER, pathNot: "^$1/" };
@@ -36,19 +36,19 @@ module.exports = {
       "server-imports-shared-prisma",
       "server may import only shared and prisma.",
       { path: "^server/" },
-      { path: "^(coordinator|worker|proto|web|scripts|tests)/" },
+      { path: "^(coordinator|worker|proto|web|scripts|tests|bench)/" },
     ),
     forbid(
       "coordinator-imports-shared-prisma-proto",
       "coordinator may import only shared, prisma and proto.",
       { path: "^coordinator/" },
-      { path: "^(server|worker|web|scripts|tests)/" },
+      { path: "^(server|worker|web|scripts|tests|bench)/" },
     ),
     forbid(
       "worker-imports-shared-proto",
       "worker may import only shared and proto: a worker never touches the database.",
       { path: "^worker/" },
-      { path: "^(server|coordinator|prisma|web|scripts|tests)/" },
+      { path: "^(server|coordinator|prisma|web|scripts|tests|bench)/" },
     ),
     forbid(
       "worker-never-touches-the-database",
@@ -66,7 +66,7 @@ module.exports = {
       "web-imports-shared-and-server-types",
       "web may import shared, and server/mod.ts with `import type` only.",
       { path: "^web/" },
-      { path: "^(coordinator|worker|prisma|proto|scripts|tests)/" },
+      { path: "^(coordinator|worker|prisma|proto|scripts|tests|bench)/" },
     ),
     forbid(
       "web-imports-server-types-only",
@@ -115,6 +115,12 @@ module.exports = {
       "tests/ holds cross-process integration tests: nothing imports them.",
       { pathNot: "^tests/" },
       { path: "^tests/" },
+    ),
+    forbid(
+      "nothing-imports-bench",
+      "bench/ holds the benchmark (npm run bench): nothing imports it.",
+      { pathNot: "^bench/" },
+      { path: "^bench/" },
     ),
     forbid(
       "root-files-are-not-modules",

@@ -410,7 +410,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const invalid = (details: string) => ({ code: grpc.status.INVALID_ARGUMENT, details });
   const unavailable = (error: unknown) => ({
     code: grpc.status.UNAVAILABLE,
-    details: `database unavailable, retry: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    // Prisma's messages may start with a blank line: say the first line that says something.
+    details: `database unavailable, retry: ${error instanceof Error ? (error.message.split("\n").find((line) => line.trim() !== "")?.trim() ?? error.name) : String(error)}`,
   });
 
   type StatusReport = z.infer<typeof statusReportSchema>;

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "./_process.ts";
 
-const FOLDERS = ["server", "worker", "coordinator", "shared", "prisma", "proto", "web", "scripts", "tests"];
+const FOLDERS = ["server", "worker", "coordinator", "shared", "prisma", "proto", "web", "scripts", "tests", "bench"];
 const depcruiseBin = join(repoRoot, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
 
 interface Violation {
