@@ -25,7 +25,7 @@ function workerState(w: WorkerEntry, stopping: boolean): { label: string; tone: 
   return { label: "Idle", tone: "bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300" };
 }
 
-/** One card per online worker: address, state, slots in use, completed and failed, heartbeat age. */
+/** One card per online worker: address, its coordinator, state, slots in use, completed and failed, heartbeat age. */
 export function WorkerCards({ workers, starting = [], stopping = new Set(), receivedAt, now, onKill, killing }: WorkerCardsProps) {
   if (workers.length === 0 && starting.length === 0) {
     return <p className={`text-sm ${ui.muted}`}>No worker is online.</p>;
@@ -50,6 +50,11 @@ export function WorkerCards({ workers, starting = [], stopping = new Set(), rece
                 <p className={`truncate font-mono text-xs ${ui.muted}`} title={w.address}>
                   {w.address}
                 </p>
+                {w.coordinatorId ? (
+                  <p className={`truncate text-xs ${ui.muted}`} title={`Registered with coordinator ${w.coordinatorId}`} data-coordinator>
+                    via {w.coordinatorId}
+                  </p>
+                ) : null}
               </div>
               <span className={`shrink-0 rounded-full px-2 py-0.5 text-xs font-medium ${state.tone}`}>{state.label}</span>
             </div>

@@ -23,6 +23,11 @@ describe("<WorkerCards>", () => {
     expect(html).toContain('aria-label="Kill Worker-7"');
   });
 
+  test("says which coordinator each worker is registered with (several may share one database)", () => {
+    const html = renderHtml(<WorkerCards workers={[fakeWorker({ coordinatorId: "coord-b" })]} {...clock} />);
+    expect(html).toContain("via coord-b");
+  });
+
   test("no kill button for a worker this server did not start; idle and draining states", () => {
     const html = renderHtml(
       <WorkerCards
