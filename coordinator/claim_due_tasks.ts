@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../prisma/mod.ts";
+import type { SqlClient } from "../prisma/mod.ts";
 
 /** A task this coordinator has just claimed (status PICKED, leased, not yet bound to a worker). */
 export interface ClaimedTask {
@@ -36,10 +36,10 @@ interface ClaimRow {
  * its attempt number goes up by one (the fencing token its reports must carry) and its lease is set.
  * Raw SQL because Prisma cannot say SKIP LOCKED; times are PostgreSQL's.
  */
-export async function claimDueTasks(prisma: PrismaClient, options: ClaimOptions): Promise<ClaimedTask[]> {
+export async function claimDueTasks(db: SqlClient, options: ClaimOptions): Promise<ClaimedTask[]> {
   if (options.limit <= 0) return [];
   const exclude = options.excludeCommands ?? [];
-  const rows = await prisma.$queryRaw<ClaimRow[]>`
+  const rows = await db.query<ClaimRow>`
     WITH due AS (
       SELECT id, priority, scheduled_at FROM tasks
        WHERE status = 'SCHEDULED' AND scheduled_at <= now()
@@ -82,7 +82,7 @@ export interface Assignment {
  * statement. Only tasks still PICKED at that attempt by this coordinator are bound.
  */
 export async function assignClaimedTasks(
-  prisma: PrismaClient,
+  db: SqlClient,
   coordinatorId: string,
   assignments: Assignment[],
 ): Promise<void> {
@@ -90,7 +90,7 @@ export async function assignClaimedTasks(
   const ids = assignments.map((a) => a.taskId);
   const attempts = assignments.map((a) => a.attempt);
   const workers = assignments.map((a) => a.workerId);
-  await prisma.$executeRaw`
+  await db.execute`
     WITH a AS (
       SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) AS a(id, attempt, worker_id)
     ), bound AS (
@@ -108,11 +108,11 @@ export async function assignClaimedTasks(
  * Gives claimed tasks that no worker could take back to the queue as they were (their attempt
  * number is returned too, so the claim leaves no trace).
  */
-export async function releaseClaimedTasks(prisma: PrismaClient, coordinatorId: string, tasks: ClaimedTask[]): Promise<void> {
+export async function releaseClaimedTasks(db: SqlClient, coordinatorId: string, tasks: ClaimedTask[]): Promise<void> {
   if (tasks.length === 0) return;
   const ids = tasks.map((t) => t.id);
   const attempts = tasks.map((t) => t.attempt);
-  await prisma.$executeRaw`
+  await db.execute`
     UPDATE tasks t SET status = 'SCHEDULED', attempt = t.attempt - 1, picked_at = NULL, worker_id = NULL,
            coordinator_id = NULL, lease_expires_at = NULL, updated_at = now()
       FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS r(id, attempt)

@@ -19,7 +19,7 @@ describe("claimDueTasks()", () => {
         { command: "future", scheduledAt: new Date(Date.now() + 3_600_000), priority: 100 },
       ],
     });
-    const claimed = await claimDueTasks(db.prisma, { coordinatorId: "c1", limit: 10, leaseMs: 30_000 });
+    const claimed = await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 10, leaseMs: 30_000 });
     expect(claimed.map((t) => t.command)).toEqual(["new-high", "old-low", "mid-low"]);
     expect(claimed.every((t) => t.attempt === 1)).toBe(true);
     const rows = await db.prisma.task.findMany({ where: { status: "PICKED" } });
@@ -29,14 +29,14 @@ describe("claimDueTasks()", () => {
 
   test("never claims more than the limit", async () => {
     await db.prisma.task.createMany({ data: Array.from({ length: 7 }, () => ({ command: "x", scheduledAt: past(1) })) });
-    expect(await claimDueTasks(db.prisma, { coordinatorId: "c1", limit: 3, leaseMs: 1000 })).toHaveLength(3);
+    expect(await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 3, leaseMs: 1000 })).toHaveLength(3);
     expect(await db.prisma.task.count({ where: { status: "SCHEDULED" } })).toBe(4);
   });
 
   test("two coordinators claiming at once never get the same task", async () => {
     await db.prisma.task.createMany({ data: Array.from({ length: 200 }, () => ({ command: "x", scheduledAt: past(1) })) });
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => claimDueTasks(db.prisma, { coordinatorId: `c${i}`, limit: 40, leaseMs: 1000 })),
+      Array.from({ length: 8 }, (_, i) => claimDueTasks(db.sql, { coordinatorId: `c${i}`, limit: 40, leaseMs: 1000 })),
     );
     const ids = results.flat().map((t) => t.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -50,7 +50,7 @@ describe("claimDueTasks()", () => {
         { command: "plain", scheduledAt: past(1) },
       ],
     });
-    const claimed = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 5, leaseMs: 1000, excludeCommands: ["gpu"] });
+    const claimed = await claimDueTasks(db.sql, { coordinatorId: "c", limit: 5, leaseMs: 1000, excludeCommands: ["gpu"] });
     expect(claimed.map((t) => t.command)).toEqual(["plain"]);
   });
 });
@@ -58,8 +58,8 @@ describe("claimDueTasks()", () => {
 describe("assignClaimedTasks()", () => {
   test("binds the worker and opens an attempt row", async () => {
     const task = await db.prisma.task.create({ data: { command: "x", scheduledAt: past(1) } });
-    const [claimed] = await claimDueTasks(db.prisma, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
-    await assignClaimedTasks(db.prisma, "c1", [{ taskId: task.id, attempt: claimed!.attempt, workerId: 4_000_000_000 }]);
+    const [claimed] = await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
+    await assignClaimedTasks(db.sql, "c1", [{ taskId: task.id, attempt: claimed!.attempt, workerId: 4_000_000_000 }]);
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id }, include: { attempts: true } });
     expect(Number(row.workerId)).toBe(4_000_000_000);
     expect(row.attempts).toMatchObject([{ attempt: 1, outcome: "RUNNING", coordinatorId: "c1" }]);
@@ -67,8 +67,8 @@ describe("assignClaimedTasks()", () => {
 
   test("does not bind a task another coordinator holds", async () => {
     const task = await db.prisma.task.create({ data: { command: "x", scheduledAt: past(1) } });
-    await claimDueTasks(db.prisma, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
-    await assignClaimedTasks(db.prisma, "c2", [{ taskId: task.id, attempt: 1, workerId: 7 }]);
+    await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
+    await assignClaimedTasks(db.sql, "c2", [{ taskId: task.id, attempt: 1, workerId: 7 }]);
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id }, include: { attempts: true } });
     expect(row.workerId).toBeNull();
     expect(row.attempts).toHaveLength(0);
@@ -78,8 +78,8 @@ describe("assignClaimedTasks()", () => {
 describe("releaseClaimedTasks()", () => {
   test("puts an unplaced claim back as it was", async () => {
     const task = await db.prisma.task.create({ data: { command: "x", scheduledAt: past(1) } });
-    const claimed = await claimDueTasks(db.prisma, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
-    await releaseClaimedTasks(db.prisma, "c1", claimed);
+    const claimed = await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 1, leaseMs: 1000 });
+    await releaseClaimedTasks(db.sql, "c1", claimed);
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
     expect(row).toMatchObject({ status: "SCHEDULED", attempt: 0, pickedAt: null, leaseExpiresAt: null, coordinatorId: null });
   });

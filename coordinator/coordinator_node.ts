@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { CHANNELS, listenForNotifications, type PrismaClient } from "../prisma/mod.ts";
+import { CHANNELS, listenForNotifications, type SqlClient } from "../prisma/mod.ts";
 import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { assignClaimedTasks, type ClaimedTask, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
@@ -28,7 +28,8 @@ import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, record
 
 /** Options for {@linkcode startCoordinator}. Durations in milliseconds. */
 export interface CoordinatorOptions {
-  prisma: PrismaClient;
+  /** Raw SQL on the database (its pool is the caller's). */
+  db: SqlClient;
   /** For the LISTEN connection (task and worker notifications). */
   databaseUrl: string;
   /** gRPC port; 0 picks a free one. */
@@ -79,7 +80,7 @@ type Client = InstanceType<ReturnType<typeof loadGrpcApi>["WorkerService"]>;
  * SKIP LOCKED no more tasks than its workers have free slots and hands them out round-robin.
  */
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
-  const { prisma, log, coordinatorId } = options;
+  const { db, log, coordinatorId } = options;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
   const deadAfterMs = heartbeatIntervalMs * (options.heartbeatMisses ?? 3);
   const leaseMs = options.leaseMs ?? 30_000;
@@ -115,7 +116,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
 
   const armDueTimer = async () => {
-    const ms = await msUntilNextDueTask(prisma);
+    const ms = await msUntilNextDueTask(db);
     clearTimeout(dueTimer);
     if (ms !== null && !closed) dueTimer = setTimeout(wake, Math.min(ms + 5, safetyPollMs));
   };
@@ -127,7 +128,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         const free = registry.freeSlots();
         if (free === 0) continue;
         const limit = Math.min(free, claimBatchSize);
-        const claimed = await claimDueTasks(prisma, {
+        const claimed = await claimDueTasks(db, {
           coordinatorId,
           limit,
           leaseMs,
@@ -140,9 +141,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         }
         options.onFaultPoint?.("after_claim");
         const { placed, unplaced } = registry.place(claimed);
-        await releaseClaimedTasks(prisma, coordinatorId, unplaced);
+        await releaseClaimedTasks(db, coordinatorId, unplaced);
         await assignClaimedTasks(
-          prisma,
+          db,
           coordinatorId,
           placed.map(({ task, worker }) => ({ taskId: task.id, attempt: task.attempt, workerId: worker.id })),
         );
@@ -210,7 +211,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (worker && unreachable) worker.suspended = true;
     if (registry.holder(taskId)?.attempt === attempt) registry.release(taskId);
     try {
-      await requeueUndeliveredAttempt(prisma, taskId, attempt, reason);
+      await requeueUndeliveredAttempt(db, taskId, attempt, reason);
     } catch (error) {
       log.error("could not requeue an undelivered attempt; its lease will", { task_id: taskId, error: String(error) });
     }
@@ -233,8 +234,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     registry.remove(workerId);
     log.warn("worker lost", { worker_id: workerId, reason: why });
     try {
-      await markWorkerOffline(prisma, workerId);
-      logLost(await requeueWorkerTasks(prisma, workerId, `worker ${workerId} lost: ${why}`), why);
+      await markWorkerOffline(db, workerId);
+      logLost(await requeueWorkerTasks(db, workerId, `worker ${workerId} lost: ${why}`), why);
     } catch (error) {
       log.error("could not requeue a lost worker's tasks; their leases will", { worker_id: workerId, error: String(error) });
     }
@@ -273,13 +274,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     }
     if (tick < sweepPausedUntil) return;
     try {
-      const lost = await sweepExpiredLeases(prisma);
+      const lost = await sweepExpiredLeases(db);
       if (lost.length > 0) {
         logLost(lost, "lease expired");
         for (const t of lost) registry.release(t.id);
         wake();
       }
-      await markSilentWorkersOffline(prisma, Math.max(deadAfterMs * 2, leaseMs));
+      await markSilentWorkersOffline(db, Math.max(deadAfterMs * 2, leaseMs));
     } catch (error) {
       log.warn("lease sweep failed; will retry", { error: String(error) });
     }
@@ -300,7 +301,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       do {
         cancelCheckAgain = false;
         try {
-          for (const task of await cancelledAmong(prisma, registry.heldTaskIds())) {
+          for (const task of await cancelledAmong(db, registry.heldTaskIds())) {
             const holder = registry.holder(task.id);
             const worker = holder && registry.get(holder.workerId);
             registry.release(task.id);
@@ -381,22 +382,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     try {
       if (result === "restarted") {
         log.warn("worker restarted under the same id", { worker_id: beat.id, address: beat.address });
-        logLost(await requeueWorkerTasks(prisma, beat.id, "worker restarted"), "worker restarted");
+        logLost(await requeueWorkerTasks(db, beat.id, "worker restarted"), "worker restarted");
         for (const taskId of lost) registry.release(taskId);
       }
-      await recordHeartbeat(prisma, beat, coordinatorId, leaseMs);
+      await recordHeartbeat(db, beat, coordinatorId, leaseMs);
       if (beat.holding) {
         // The list is as old as the beat: only attempts picked well before it was sent count.
         const beatAgeMs = Math.max(0, now() - (beat.receivedAt ?? now()));
         const graceMs = dispatchTimeoutMs + Math.min(heartbeatIntervalMs, 1000) + Math.round(beatAgeMs);
-        const taken = await requeueUnheldAttempts(prisma, beat.id, beat.holding, graceMs);
+        const taken = await requeueUnheldAttempts(db, beat.id, beat.holding, graceMs);
         if (taken.length > 0) {
           logLost(taken, "not held by its worker");
           for (const t of taken) registry.release(t.id);
         }
       }
       if (result === "joined") {
-        const held = beat.holding ?? (await heldAttempts(prisma, beat.id)).map((h) => ({ taskId: h.id, attempt: h.attempt }));
+        const held = beat.holding ?? (await heldAttempts(db, beat.id)).map((h) => ({ taskId: h.id, attempt: h.attempt }));
         for (const h of held) registry.hold(beat.id, h.taskId, h.attempt);
         log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
       }
@@ -447,10 +448,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     });
     const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id });
     const results = new Map<number, ReportResult>();
-    const startedResults = await markTasksStarted(prisma, started.map((i) => ref(reports[i]!)), leaseMs);
+    const startedResults = await markTasksStarted(db, started.map((i) => ref(reports[i]!)), leaseMs);
     started.forEach((i, k) => results.set(i, startedResults[k]!));
     const completedResults = await completeTasks(
-      prisma,
+      db,
       completed.map((i) => ({ ...ref(reports[i]!), resultJson: reports[i]!.result_json || null })),
     );
     completed.forEach((i, k) => results.set(i, completedResults[k]!));
@@ -459,7 +460,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const attempt = r.attempt || registry.holder(r.task_id)?.attempt || 1;
       results.set(
         i,
-        await failTask(prisma, {
+        await failTask(db, {
           ...ref(r),
           error: r.error || "failed without a message",
           notRetryable: r.not_retryable,
@@ -509,7 +510,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const twin = reports.findIndex((o, j) => j !== i && o.status !== "STARTED" && o.task_id === r.task_id && o.attempt === r.attempt);
       verdicts[i] = verdicts[twin] ?? { code: "RETRY", message: "not applied", attempt: r.attempt };
     }
-    if (stale > 0) incrementCounter(prisma, "stale_reports", stale).catch(() => {});
+    if (stale > 0) incrementCounter(db, "stale_reports", stale).catch(() => {});
     if (freed) wake();
     return verdicts;
   };
@@ -538,7 +539,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         }
       }
       try {
-        const rows = await prisma.$queryRaw<{ id: string }[]>`
+        const rows = await db.query<{ id: string }>`
           INSERT INTO tasks (id, command, payload, scheduled_at) VALUES (gen_random_uuid(), ${data}, ${payload}::jsonb, now())
           RETURNING id::text AS id`;
         callback(null, { message: "Task submitted", task_id: rows[0]!.id });
@@ -611,7 +612,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       const p = parsed.data;
       try {
-        await recordProgress(prisma, { taskId: p.task_id, attempt: p.attempt, workerId: p.worker_id, progress: p.progress });
+        await recordProgress(db, { taskId: p.task_id, attempt: p.attempt, workerId: p.worker_id, progress: p.progress });
         callback(null, { success: true });
       } catch (error) {
         callback(unavailable(error));

@@ -1,7 +1,7 @@
 // The coordinator process: `npm run coordinator`. Settings are read and checked once, here.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createPrismaClient, embeddedDatabaseUrl } from "../prisma/mod.ts";
+import { createSqlClient, embeddedDatabaseUrl } from "../prisma/mod.ts";
 import {
   ConfigError,
   createLogger,
@@ -53,13 +53,13 @@ const log = createLogger({
 });
 const databaseUrl = databaseUrlFromSettings(config) ?? embeddedDatabaseUrl();
 const coordinatorId = config.COORDINATOR_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-const prisma = createPrismaClient(databaseUrl, {
+const db = createSqlClient(databaseUrl, {
   poolSize: config.DB_POOL_SIZE,
   onPoolError: (error) => log.warn("database connection lost", { error: error.message }),
 });
 
 const coordinator = await startCoordinator({
-  prisma,
+  db,
   databaseUrl,
   port: config.COORDINATOR_PORT,
   coordinatorId,
@@ -89,7 +89,7 @@ const stop = async (signal: string) => {
   const force = setTimeout(() => process.exit(1), 10_000);
   force.unref();
   await coordinator.close();
-  await prisma.$disconnect();
+  await db.end();
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../prisma/mod.ts";
+import type { SqlClient } from "../prisma/mod.ts";
 
 /**
  * What became of a worker's report:
@@ -74,10 +74,10 @@ function toResults(rows: BatchRow[], reports: TaskReport[], alreadyDone: (row: C
  * renewed. Fenced: only for a task's current attempt (and worker, when the report names one).
  * One result per report, in order.
  */
-export async function markTasksStarted(prisma: PrismaClient, reports: TaskReport[], leaseMs: number): Promise<ReportResult[]> {
+export async function markTasksStarted(db: SqlClient, reports: TaskReport[], leaseMs: number): Promise<ReportResult[]> {
   if (reports.length === 0) return [];
   const { ids, attempts, workers } = arrays(reports);
-  const rows = await prisma.$queryRaw<BatchRow[]>`
+  const rows = await db.query<BatchRow>`
     WITH r AS (
       SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) WITH ORDINALITY AS r(id, attempt, worker_id, ord)
     ), cur AS (
@@ -100,8 +100,8 @@ export async function markTasksStarted(prisma: PrismaClient, reports: TaskReport
 }
 
 /** STARTED for one report: see {@linkcode markTasksStarted}. */
-export async function markTaskStarted(prisma: PrismaClient, report: TaskReport, leaseMs: number): Promise<ReportResult> {
-  return (await markTasksStarted(prisma, [report], leaseMs))[0]!;
+export async function markTaskStarted(db: SqlClient, report: TaskReport, leaseMs: number): Promise<ReportResult> {
+  return (await markTasksStarted(db, [report], leaseMs))[0]!;
 }
 
 /**
@@ -110,13 +110,13 @@ export async function markTaskStarted(prisma: PrismaClient, report: TaskReport, 
  * Fenced like {@linkcode markTasksStarted}. One result per report, in order.
  */
 export async function completeTasks(
-  prisma: PrismaClient,
+  db: SqlClient,
   reports: (TaskReport & { resultJson: string | null })[],
 ): Promise<ReportResult[]> {
   if (reports.length === 0) return [];
   const { ids, attempts, workers } = arrays(reports);
   const results = reports.map((r) => r.resultJson);
-  const rows = await prisma.$queryRaw<BatchRow[]>`
+  const rows = await db.query<BatchRow>`
     WITH r AS (
       SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[])
                WITH ORDINALITY AS r(id, attempt, worker_id, result, ord)
@@ -146,10 +146,10 @@ export async function completeTasks(
 
 /** COMPLETE for one report: see {@linkcode completeTasks}. */
 export async function completeTask(
-  prisma: PrismaClient,
+  db: SqlClient,
   report: TaskReport & { resultJson: string | null },
 ): Promise<ReportResult> {
-  return (await completeTasks(prisma, [report]))[0]!;
+  return (await completeTasks(db, [report]))[0]!;
 }
 
 /**
@@ -158,10 +158,10 @@ export async function completeTask(
  * (not retryable) or DEAD (attempts exhausted), with `failed_at` set. Every attempt's error is kept.
  */
 export async function failTask(
-  prisma: PrismaClient,
+  db: SqlClient,
   report: TaskReport & { error: string; notRetryable: boolean; retryDelayMs: number },
 ): Promise<ReportResult> {
-  const rows = await prisma.$queryRaw<CurrentRow[]>`
+  const rows = await db.query<CurrentRow>`
     WITH cur AS (
       SELECT id, attempt, max_attempts, failures, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
     ), decision AS (
@@ -198,10 +198,10 @@ export async function failTask(
 
 /** Progress of a running attempt (0-100); fenced; nothing else changes. */
 export async function recordProgress(
-  prisma: PrismaClient,
+  db: SqlClient,
   report: TaskReport & { progress: number },
 ): Promise<boolean> {
-  const changed = await prisma.$executeRaw`
+  const changed = await db.execute`
     UPDATE tasks SET progress = ${report.progress}, updated_at = now()
      WHERE id = ${report.taskId}::uuid AND status IN ('PICKED', 'RUNNING')
        AND (${report.attempt}::int = 0 OR attempt = ${report.attempt}::int)
@@ -211,8 +211,8 @@ export async function recordProgress(
 }
 
 /** Adds `by` to the fault counter `name` (stale_reports, ...). */
-export async function incrementCounter(prisma: PrismaClient, name: string, by = 1): Promise<void> {
-  await prisma.$executeRaw`
+export async function incrementCounter(db: SqlClient, name: string, by = 1): Promise<void> {
+  await db.execute`
     INSERT INTO counters (name, value) VALUES (${name}, ${by})
     ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value`;
 }

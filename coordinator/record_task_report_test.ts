@@ -16,9 +16,9 @@ beforeEach(async () => {
 /** A task claimed by coordinator "c" and bound to `workerId`; returns its id and attempt. */
 async function dispatched(workerId: number, maxAttempts = 3): Promise<{ id: string; attempt: number }> {
   const task = await db.prisma.task.create({ data: { command: "x", scheduledAt: new Date(Date.now() - 1000), maxAttempts } });
-  const claimed = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+  const claimed = await claimDueTasks(db.sql, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
   const attempt = claimed.find((t) => t.id === task.id)!.attempt;
-  await assignClaimedTasks(db.prisma, "c", [{ taskId: task.id, attempt, workerId }]);
+  await assignClaimedTasks(db.sql, "c", [{ taskId: task.id, attempt, workerId }]);
   return { id: task.id, attempt };
 }
 
@@ -26,8 +26,8 @@ describe("markTaskStarted() and completeTask()", () => {
   test("move a task PICKED -> RUNNING -> COMPLETED and close its attempt", async () => {
     await db.prisma.worker.create({ data: { id: 7n, address: "h:1" } });
     const t = await dispatched(7);
-    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7 }, 30_000)).outcome).toBe("applied");
-    expect((await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: '{"ok":1}' })).outcome).toBe("applied");
+    expect((await markTaskStarted(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7 }, 30_000)).outcome).toBe("applied");
+    expect((await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: '{"ok":1}' })).outcome).toBe("applied");
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
     expect(row).toMatchObject({ status: "COMPLETED", progress: 100, result: { ok: 1 }, leaseExpiresAt: null });
     expect(row.startedAt!.getTime()).toBeLessThanOrEqual(row.completedAt!.getTime());
@@ -37,33 +37,33 @@ describe("markTaskStarted() and completeTask()", () => {
 
   test("accept a seed worker's reports, which carry no attempt or worker id", async () => {
     const t = await dispatched(9);
-    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: 0, workerId: 0 }, 30_000)).outcome).toBe("applied");
-    expect((await completeTask(db.prisma, { taskId: t.id, attempt: 0, workerId: 0, resultJson: null })).outcome).toBe("applied");
+    expect((await markTaskStarted(db.sql, { taskId: t.id, attempt: 0, workerId: 0 }, 30_000)).outcome).toBe("applied");
+    expect((await completeTask(db.sql, { taskId: t.id, attempt: 0, workerId: 0, resultJson: null })).outcome).toBe("applied");
     expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).status).toBe("COMPLETED");
   });
 
   test("treat a repeated report as a duplicate that changes nothing", async () => {
     const t = await dispatched(7);
-    await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
+    await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
     const before = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } });
-    expect((await completeTask(db.prisma, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null })).outcome).toBe("duplicate");
+    expect((await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null })).outcome).toBe("duplicate");
     expect(await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).toEqual(before);
   });
 
   test("reject a report from an attempt that is no longer current (fencing)", async () => {
     const t = await dispatched(7);
-    await requeueWorkerTasks(db.prisma, 7, "worker lost");
-    const [again] = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+    await requeueWorkerTasks(db.sql, 7, "worker lost");
+    const [again] = await claimDueTasks(db.sql, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
     expect(again).toMatchObject({ id: t.id, attempt: 2 });
-    await assignClaimedTasks(db.prisma, "c", [{ taskId: t.id, attempt: 2, workerId: 8 }]);
-    const late = await completeTask(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, resultJson: null });
+    await assignClaimedTasks(db.sql, "c", [{ taskId: t.id, attempt: 2, workerId: 8 }]);
+    const late = await completeTask(db.sql, { taskId: t.id, attempt: 1, workerId: 7, resultJson: null });
     expect(late).toMatchObject({ outcome: "stale", attempt: 2 });
     expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).status).toBe("PICKED");
-    expect((await markTaskStarted(db.prisma, { taskId: t.id, attempt: 2, workerId: 7 }, 1000)).outcome).toBe("stale");
+    expect((await markTaskStarted(db.sql, { taskId: t.id, attempt: 2, workerId: 7 }, 1000)).outcome).toBe("stale");
   });
 
   test("answer not_found for an unknown task", async () => {
-    const r = await completeTask(db.prisma, { taskId: "00000000-0000-4000-8000-000000000000", attempt: 1, workerId: 1, resultJson: null });
+    const r = await completeTask(db.sql, { taskId: "00000000-0000-4000-8000-000000000000", attempt: 1, workerId: 1, resultJson: null });
     expect(r.outcome).toBe("not_found");
   });
 });
@@ -71,7 +71,7 @@ describe("markTaskStarted() and completeTask()", () => {
 describe("failTask()", () => {
   test("schedules a retry after the backoff while attempts remain", async () => {
     const t = await dispatched(7);
-    const r = await failTask(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, error: "boom", notRetryable: false, retryDelayMs: 60_000 });
+    const r = await failTask(db.sql, { taskId: t.id, attempt: 1, workerId: 7, error: "boom", notRetryable: false, retryDelayMs: 60_000 });
     expect(r).toMatchObject({ outcome: "applied", status: "SCHEDULED" });
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
     expect(row).toMatchObject({ status: "SCHEDULED", lastError: "boom", workerId: null, failedAt: null });
@@ -81,9 +81,9 @@ describe("failTask()", () => {
 
   test("ends DEAD when the attempts are exhausted, and FAILED when not retryable", async () => {
     const a = await dispatched(7, 1);
-    expect((await failTask(db.prisma, { taskId: a.id, attempt: 1, workerId: 7, error: "e", notRetryable: false, retryDelayMs: 0 })).status).toBe("DEAD");
+    expect((await failTask(db.sql, { taskId: a.id, attempt: 1, workerId: 7, error: "e", notRetryable: false, retryDelayMs: 0 })).status).toBe("DEAD");
     const b = await dispatched(7, 5);
-    expect((await failTask(db.prisma, { taskId: b.id, attempt: 1, workerId: 7, error: "bad input", notRetryable: true, retryDelayMs: 0 })).status).toBe("FAILED");
+    expect((await failTask(db.sql, { taskId: b.id, attempt: 1, workerId: 7, error: "bad input", notRetryable: true, retryDelayMs: 0 })).status).toBe("FAILED");
     const rows = await db.prisma.task.findMany({ where: { id: { in: [a.id, b.id] } } });
     expect(rows.every((r) => r.failedAt !== null)).toBe(true);
   });
@@ -92,8 +92,8 @@ describe("failTask()", () => {
 describe("recordProgress()", () => {
   test("records progress of the current attempt only", async () => {
     const t = await dispatched(7);
-    expect(await recordProgress(db.prisma, { taskId: t.id, attempt: 1, workerId: 7, progress: 40 })).toBe(true);
-    expect(await recordProgress(db.prisma, { taskId: t.id, attempt: 2, workerId: 7, progress: 90 })).toBe(false);
+    expect(await recordProgress(db.sql, { taskId: t.id, attempt: 1, workerId: 7, progress: 40 })).toBe(true);
+    expect(await recordProgress(db.sql, { taskId: t.id, attempt: 2, workerId: 7, progress: 90 })).toBe(false);
     expect((await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).progress).toBe(40);
   });
 });
@@ -102,9 +102,9 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
   test("give a lost worker's tasks back at once, or DEAD when a started attempt was their last", async () => {
     const a = await dispatched(7, 3);
     const b = await dispatched(7, 1);
-    await markTaskStarted(db.prisma, { taskId: a.id, attempt: 1, workerId: 7 }, 30_000);
-    await markTaskStarted(db.prisma, { taskId: b.id, attempt: 1, workerId: 7 }, 30_000);
-    const lost = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    await markTaskStarted(db.sql, { taskId: a.id, attempt: 1, workerId: 7 }, 30_000);
+    await markTaskStarted(db.sql, { taskId: b.id, attempt: 1, workerId: 7 }, 30_000);
+    const lost = await requeueWorkerTasks(db.sql, 7, "worker lost");
     expect(lost.map((l) => [l.id, l.status]).sort()).toEqual([[a.id, "SCHEDULED"], [b.id, "DEAD"]].sort());
     const attempt = await db.prisma.taskAttempt.findFirstOrThrow({ where: { taskId: a.id } });
     expect(attempt).toMatchObject({ outcome: "LOST", error: "worker lost" });
@@ -113,7 +113,7 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
 
   test("do not count an attempt lost before it started against max_attempts", async () => {
     const a = await dispatched(7, 1);
-    const [lost] = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    const [lost] = await requeueWorkerTasks(db.sql, 7, "worker lost");
     expect(lost).toMatchObject({ id: a.id, status: "SCHEDULED" });
     expect(await db.prisma.task.findUniqueOrThrow({ where: { id: a.id } })).toMatchObject({ attempt: 1, failures: 0 });
   });
@@ -121,11 +121,11 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
   test("end a task DEAD after UNSTARTED_LOSS_CAP losses before start, so it cannot loop for ever", async () => {
     const a = await dispatched(7, 1);
     for (let i = 1; i < UNSTARTED_LOSS_CAP; i++) {
-      expect((await requeueWorkerTasks(db.prisma, 7, "worker lost"))[0]).toMatchObject({ id: a.id, status: "SCHEDULED" });
-      const [again] = await claimDueTasks(db.prisma, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
-      await assignClaimedTasks(db.prisma, "c", [{ taskId: a.id, attempt: again!.attempt, workerId: 7 }]);
+      expect((await requeueWorkerTasks(db.sql, 7, "worker lost"))[0]).toMatchObject({ id: a.id, status: "SCHEDULED" });
+      const [again] = await claimDueTasks(db.sql, { coordinatorId: "c", limit: 1, leaseMs: 30_000 });
+      await assignClaimedTasks(db.sql, "c", [{ taskId: a.id, attempt: again!.attempt, workerId: 7 }]);
     }
-    const [lost] = await requeueWorkerTasks(db.prisma, 7, "worker lost");
+    const [lost] = await requeueWorkerTasks(db.sql, 7, "worker lost");
     expect(lost).toMatchObject({ id: a.id, status: "DEAD" });
     // An operator retry resets `failures` but not the losses already counted.
     expect(await db.prisma.taskAttempt.count({ where: { taskId: a.id, outcome: "LOST", startedAt: null } })).toBe(UNSTARTED_LOSS_CAP);
@@ -135,7 +135,7 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
     const a = await dispatched(7);
     const b = await dispatched(8);
     await db.prisma.task.update({ where: { id: a.id }, data: { leaseExpiresAt: new Date(Date.now() - 60_000) } });
-    const swept = await sweepExpiredLeases(db.prisma);
+    const swept = await sweepExpiredLeases(db.sql);
     expect(swept.map((s) => s.id)).toEqual([a.id]);
     expect((await db.prisma.task.findUniqueOrThrow({ where: { id: b.id } })).status).toBe("PICKED");
   });

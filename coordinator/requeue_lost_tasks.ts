@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from "../prisma/mod.ts";
+import { sql, type SqlClient, type SqlFragment } from "../prisma/mod.ts";
 
 /** A task taken back from a worker that can no longer run it. */
 export interface LostTask {
@@ -22,10 +22,9 @@ interface LostRow {
  * (due now, its `scheduled_at` kept) or DEAD when that was its last attempt; the attempt is closed
  * as LOST with `reason`. A late report from the lost attempt is then stale (fencing).
  */
-export function requeueWorkerTasks(prisma: PrismaClient, workerId: number, reason: string): Promise<LostTask[]> {
-  return requeue(
-    prisma,
-    Prisma.sql`SELECT id, worker_id, status FROM tasks
+export function requeueWorkerTasks(db: SqlClient, workerId: number, reason: string): Promise<LostTask[]> {
+  return requeue(db,
+    sql`SELECT id, worker_id, status FROM tasks
                 WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING') FOR UPDATE`,
     reason,
     "requeued_worker_lost",
@@ -39,16 +38,15 @@ export function requeueWorkerTasks(prisma: PrismaClient, workerId: number, reaso
  * an attempt's lease alive for ever.
  */
 export function requeueUnheldAttempts(
-  prisma: PrismaClient,
+  db: SqlClient,
   workerId: number,
   holding: { taskId: string; attempt: number }[],
   graceMs: number,
 ): Promise<LostTask[]> {
   const ids = holding.map((h) => h.taskId);
   const attempts = holding.map((h) => h.attempt);
-  return requeue(
-    prisma,
-    Prisma.sql`SELECT id, worker_id, status FROM tasks t
+  return requeue(db,
+    sql`SELECT id, worker_id, status FROM tasks t
                 WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING')
                   AND picked_at < now() - ${graceMs} * interval '1 millisecond'
                   AND NOT EXISTS (SELECT 1 FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS h(id, attempt)
@@ -64,10 +62,9 @@ export function requeueUnheldAttempts(
  * without its coordinator noticing) back to the queue, like {@linkcode requeueWorkerTasks}. Any
  * coordinator runs it; SKIP LOCKED keeps two sweepers from blocking each other.
  */
-export function sweepExpiredLeases(prisma: PrismaClient, limit = 1000): Promise<LostTask[]> {
-  return requeue(
-    prisma,
-    Prisma.sql`SELECT id, worker_id, status FROM tasks
+export function sweepExpiredLeases(db: SqlClient, limit = 1000): Promise<LostTask[]> {
+  return requeue(db,
+    sql`SELECT id, worker_id, status FROM tasks
                 WHERE status IN ('PICKED', 'RUNNING') AND lease_expires_at < now()
                 ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     "lease expired",
@@ -82,15 +79,15 @@ export const LOST_RETRY = { baseMs: 500, maxMs: 30_000 };
 export const UNSTARTED_LOSS_CAP = 10;
 
 async function requeue(
-  prisma: PrismaClient,
-  lostQuery: Prisma.Sql,
+  db: SqlClient,
+  lostQuery: SqlFragment,
   reason: string,
   counterName: string,
 ): Promise<LostTask[]> {
   // An attempt lost after it started counts as a failure (a poison task that kills its worker
   // ends DEAD); one lost while still queued on the worker does not, up to a cap of
   // UNSTARTED_LOSS_CAP such losses (so a task can never loop for ever).
-  const rows = await prisma.$queryRaw<LostRow[]>(Prisma.sql`
+  const rows = await db.query<LostRow>(sql`
     WITH lost AS (${lostQuery}),
     decided AS (
       SELECT t.id, lost.worker_id,
@@ -139,14 +136,13 @@ async function requeue(
  * still only PICKED. The attempt counts: a task whose dispatches keep failing ends DEAD.
  */
 export function requeueUndeliveredAttempt(
-  prisma: PrismaClient,
+  db: SqlClient,
   taskId: string,
   attempt: number,
   reason: string,
 ): Promise<LostTask[]> {
-  return requeue(
-    prisma,
-    Prisma.sql`SELECT id, worker_id, status FROM tasks
+  return requeue(db,
+    sql`SELECT id, worker_id, status FROM tasks
                 WHERE id = ${taskId}::uuid AND attempt = ${attempt} AND status = 'PICKED' FOR UPDATE`,
     reason,
     "requeued_dispatch_failed",
@@ -154,14 +150,14 @@ export function requeueUndeliveredAttempt(
 }
 
 /** The attempts the database says worker `workerId` holds (to adopt after a coordinator restart). */
-export async function heldAttempts(prisma: PrismaClient, workerId: number): Promise<{ id: string; attempt: number }[]> {
-  return await prisma.$queryRaw<{ id: string; attempt: number }[]>`
+export async function heldAttempts(db: SqlClient, workerId: number): Promise<{ id: string; attempt: number }[]> {
+  return await db.query<{ id: string; attempt: number }>`
     SELECT id::text AS id, attempt FROM tasks WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING')`;
 }
 
 /** Of `taskIds`, those cancelled (so their workers must stop them), with the attempt they were at. */
-export async function cancelledAmong(prisma: PrismaClient, taskIds: string[]): Promise<{ id: string; attempt: number }[]> {
+export async function cancelledAmong(db: SqlClient, taskIds: string[]): Promise<{ id: string; attempt: number }[]> {
   if (taskIds.length === 0) return [];
-  return await prisma.$queryRaw<{ id: string; attempt: number }[]>`
+  return await db.query<{ id: string; attempt: number }>`
     SELECT id::text AS id, attempt FROM tasks WHERE id = ANY(${taskIds}::uuid[]) AND status = 'CANCELLED'`;
 }

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../prisma/mod.ts";
+import type { SqlClient } from "../prisma/mod.ts";
 
 /** What a heartbeat tells about a worker. */
 export interface WorkerBeat {
@@ -22,7 +22,7 @@ export interface WorkerBeat {
  * attempts it listed, or (a seed worker, which lists none) every task bound to it.
  */
 export async function recordHeartbeat(
-  prisma: PrismaClient,
+  db: SqlClient,
   beat: WorkerBeat,
   coordinatorId: string,
   leaseMs: number,
@@ -31,7 +31,7 @@ export async function recordHeartbeat(
   const listed = beat.holding !== undefined;
   const ids = (beat.holding ?? []).map((h) => h.taskId);
   const attempts = (beat.holding ?? []).map((h) => h.attempt);
-  await prisma.$executeRaw`
+  await db.execute`
     WITH w AS (
       INSERT INTO workers (id, address, capacity, handlers, status, coordinator_id, in_flight, started_at, last_heartbeat_at)
       VALUES (${beat.id}::bigint, ${beat.address}, ${beat.capacity}, ${beat.handlers}::text[], ${status}::"WorkerStatus",
@@ -51,8 +51,8 @@ export async function recordHeartbeat(
 }
 
 /** Marks a worker OFFLINE (it missed its heartbeats, or its process exited). */
-export async function markWorkerOffline(prisma: PrismaClient, workerId: number): Promise<void> {
-  await prisma.$executeRaw`
+export async function markWorkerOffline(db: SqlClient, workerId: number): Promise<void> {
+  await db.execute`
     UPDATE workers SET status = 'OFFLINE', in_flight = 0 WHERE id = ${workerId}::bigint AND status <> 'OFFLINE'`;
 }
 
@@ -60,8 +60,8 @@ export async function markWorkerOffline(prisma: PrismaClient, workerId: number):
  * Marks OFFLINE every worker whose last heartbeat is older than `silentMs` (its coordinator died
  * without saying so). Returns their ids.
  */
-export async function markSilentWorkersOffline(prisma: PrismaClient, silentMs: number): Promise<number[]> {
-  const rows = await prisma.$queryRaw<{ id: bigint }[]>`
+export async function markSilentWorkersOffline(db: SqlClient, silentMs: number): Promise<number[]> {
+  const rows = await db.query<{ id: bigint }>`
     UPDATE workers SET status = 'OFFLINE', in_flight = 0
      WHERE status <> 'OFFLINE' AND last_heartbeat_at < now() - ${silentMs} * interval '1 millisecond'
     RETURNING id`;
@@ -72,8 +72,8 @@ export async function markSilentWorkersOffline(prisma: PrismaClient, silentMs: n
  * Milliseconds (by PostgreSQL's clock) until the earliest SCHEDULED task still in the future is
  * due, or null when there is none.
  */
-export async function msUntilNextDueTask(prisma: PrismaClient): Promise<number | null> {
-  const rows = await prisma.$queryRaw<{ ms: number | null }[]>`
+export async function msUntilNextDueTask(db: SqlClient): Promise<number | null> {
+  const rows = await db.query<{ ms: number | null }>`
     SELECT (extract(epoch FROM min(scheduled_at) - now()) * 1000)::float8 AS ms
       FROM tasks WHERE status = 'SCHEDULED' AND scheduled_at > now()`;
   const ms = rows[0]?.ms;

@@ -12,6 +12,8 @@ export { AttemptOutcome, TaskStatus, WorkerStatus } from "./_generated/enums.ts"
 export { applyMigrations, createMigration, migrationsDir, pendingSchemaChange, schemaPath } from "./migrate.ts";
 export { startEmbeddedPostgres } from "./embedded_postgres.ts";
 export type { EmbeddedPostgresOptions, EmbeddedPostgresServer } from "./embedded_postgres.ts";
+export { createSqlClient, sql, toQuery } from "./sql_client.ts";
+export type { SqlClient, SqlClientOptions, SqlFragment } from "./sql_client.ts";
 export { CHANNELS, listenForNotifications } from "./notifications.ts";
 export type { ListenOptions, NotificationListener } from "./notifications.ts";
 export {

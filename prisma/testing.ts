@@ -7,6 +7,7 @@
 import { inject } from "vitest";
 import { createPrismaClient } from "./client.ts";
 import type { PrismaClient } from "./_generated/client.ts";
+import { createSqlClient, type SqlClient } from "./sql_client.ts";
 import { createTestDatabase } from "./test_database.ts";
 
 export { freePort } from "./test_database.ts";
@@ -22,6 +23,8 @@ declare module "vitest" {
 export interface TestDb {
   url: string;
   prisma: PrismaClient;
+  /** Raw SQL on the same database (what the coordinator uses). */
+  sql: SqlClient;
   /** Disconnects and drops the database. */
   close(): Promise<void>;
 }
@@ -30,11 +33,14 @@ export interface TestDb {
 export async function useTestDatabase(): Promise<TestDb> {
   const db = await createTestDatabase(inject("pgAdminUrl"), inject("pgTemplate"));
   const prisma = createPrismaClient(db.url, { poolSize: 5 });
+  const sql = createSqlClient(db.url, { poolSize: 5 });
   return {
     url: db.url,
     prisma,
+    sql,
     close: async () => {
       await prisma.$disconnect();
+      await sql.end();
       await db.drop();
     },
   };
