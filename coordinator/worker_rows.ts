@@ -18,8 +18,13 @@ export interface WorkerBeat {
 
 /**
  * Mirrors a heartbeat into the `workers` table (insert on first sight; `started_at` reset when the
- * worker is new or was OFFLINE) and renews the leases of the tasks it holds, in one statement: the
- * attempts it listed, or (a seed worker, which lists none) every task bound to it.
+ * worker is new or was OFFLINE) and renews the leases of the tasks it holds: the attempts it listed,
+ * or (a seed worker, which lists none) every task bound to it.
+ *
+ * Two statements, leases first, and the lease renewal skips task rows another statement has locked
+ * (a report about to finish them, or a requeue): so a heartbeat never holds the worker row while
+ * waiting for task rows, which a COMPLETE statement (task rows, then the worker's counter) would
+ * otherwise deadlock against. A skipped lease is renewed by the next heartbeat.
  */
 export async function recordHeartbeat(
   db: SqlClient,
@@ -32,22 +37,25 @@ export async function recordHeartbeat(
   const ids = (beat.holding ?? []).map((h) => h.taskId);
   const attempts = (beat.holding ?? []).map((h) => h.attempt);
   await db.execute`
-    WITH w AS (
-      INSERT INTO workers (id, address, capacity, handlers, status, coordinator_id, in_flight, started_at, last_heartbeat_at)
-      VALUES (${beat.id}::bigint, ${beat.address}, ${beat.capacity}, ${beat.handlers}::text[], ${status}::"WorkerStatus",
-              ${coordinatorId}, ${beat.inFlight}, now(), now())
-      ON CONFLICT (id) DO UPDATE
-         SET address = EXCLUDED.address, capacity = EXCLUDED.capacity, handlers = EXCLUDED.handlers,
-             status = EXCLUDED.status, coordinator_id = EXCLUDED.coordinator_id, in_flight = EXCLUDED.in_flight,
-             last_heartbeat_at = now(),
-             started_at = CASE WHEN workers.status = 'OFFLINE' THEN now() ELSE workers.started_at END
-      RETURNING id
-    ), held AS (
+    WITH held AS (
       SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS h(id, attempt)
+    ), renew AS (
+      SELECT t.id FROM tasks t
+       WHERE t.worker_id = ${beat.id}::bigint AND t.status IN ('PICKED', 'RUNNING')
+         AND (NOT ${listed}::boolean OR EXISTS (SELECT 1 FROM held WHERE held.id = t.id AND held.attempt = t.attempt))
+       ORDER BY t.id FOR UPDATE SKIP LOCKED
     )
     UPDATE tasks t SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
-     WHERE t.worker_id = (SELECT id FROM w) AND t.status IN ('PICKED', 'RUNNING')
-       AND (NOT ${listed} OR EXISTS (SELECT 1 FROM held WHERE held.id = t.id AND held.attempt = t.attempt))`;
+      FROM renew WHERE t.id = renew.id`;
+  await db.execute`
+    INSERT INTO workers (id, address, capacity, handlers, status, coordinator_id, in_flight, started_at, last_heartbeat_at)
+    VALUES (${beat.id}::bigint, ${beat.address}, ${beat.capacity}, ${beat.handlers}::text[], ${status}::"WorkerStatus",
+            ${coordinatorId}, ${beat.inFlight}, now(), now())
+    ON CONFLICT (id) DO UPDATE
+       SET address = EXCLUDED.address, capacity = EXCLUDED.capacity, handlers = EXCLUDED.handlers,
+           status = EXCLUDED.status, coordinator_id = EXCLUDED.coordinator_id, in_flight = EXCLUDED.in_flight,
+           last_heartbeat_at = now(),
+           started_at = CASE WHEN workers.status = 'OFFLINE' THEN now() ELSE workers.started_at END`;
 }
 
 /** Marks a worker OFFLINE (it missed its heartbeats, or its process exited). */

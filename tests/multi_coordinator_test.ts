@@ -120,7 +120,13 @@ describe("several coordinators against one database", () => {
     const ids = await schedule(TASKS, {});
     await eventually(async () => (await statusCounts(ids))["COMPLETED"] === TASKS, { what: "all tasks completed", timeoutMs: 45_000, intervalMs: 250 });
     const runs = runsByTask();
-    expect(ids.filter((id) => runs.get(id) !== 1)).toEqual([]);
+    const warnings = [coordinators.a, coordinators.b, ...workers.map((w) => w.process)].flatMap((p) =>
+      p.lines.filter((l) => l.includes('"level":"warn"') || l.includes('"level":"error"')).slice(0, 5).map((l) => `[${p.name}] ${l}`),
+    );
+    expect(
+      ids.filter((id) => runs.get(id) !== 1).map((id) => `${id} ran ${runs.get(id) ?? 0} times`),
+      `the processes' first warnings:\n${warnings.join("\n")}`,
+    ).toEqual([]);
     // Both coordinators' workers did a share of the work.
     const done = await db.prisma.$queryRaw<{ coordinator_id: string; n: bigint }[]>`
       SELECT w.coordinator_id, sum(w.tasks_completed)::bigint AS n FROM workers w GROUP BY w.coordinator_id`;
