@@ -118,3 +118,66 @@ export async function releaseClaimedTasks(db: SqlClient, coordinatorId: string, 
       FROM unnest(${ids}::uuid[], ${attempts}::int[]) AS r(id, attempt)
      WHERE t.id = r.id AND t.attempt = r.attempt AND t.status = 'PICKED' AND t.coordinator_id = ${coordinatorId}`;
 }
+
+/** A task claimed and bound to its worker in one statement. */
+export interface AssignedTask extends ClaimedTask {
+  workerId: number;
+}
+
+/** Options for {@linkcode claimAndAssignDueTasks}. */
+export interface ClaimAndAssignOptions {
+  coordinatorId: string;
+  /** The worker for each task to claim, in order (the first claimed task goes to `workers[0]`): as many tasks are claimed at most. */
+  workers: number[];
+  /** How long the claim holds without renewal before any coordinator may sweep it back. */
+  leaseMs: number;
+  /** Commands not to claim now. */
+  excludeCommands?: string[];
+}
+
+/**
+ * {@linkcode claimDueTasks} and {@linkcode assignClaimedTasks} in one statement, for when any of
+ * the workers can run any task: claims up to `workers.length` due tasks (highest priority, then
+ * oldest `scheduled_at`, first; SKIP LOCKED), binds the n-th to `workers[n]` and opens each attempt's
+ * row. One write of each task row and one commit instead of two. In claim order.
+ */
+export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
+  if (options.workers.length === 0) return [];
+  const exclude = options.excludeCommands ?? [];
+  const rows = await db.query<ClaimRow & { worker_id: bigint; n: bigint }>`
+    WITH due AS (
+      SELECT id FROM tasks
+       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
+         AND NOT (command = ANY(${exclude}::text[]))
+       ORDER BY priority DESC, scheduled_at
+       LIMIT ${options.workers.length}
+       FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+      SELECT id, row_number() OVER () AS n FROM due
+    ), slots AS (
+      SELECT worker_id, n FROM unnest(${options.workers}::bigint[]) WITH ORDINALITY AS s(worker_id, n)
+    ), upd AS (
+      UPDATE tasks t
+         SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
+             worker_id = slots.worker_id, coordinator_id = ${options.coordinatorId}, progress = 0,
+             lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
+        FROM numbered JOIN slots ON slots.n = numbered.n
+       WHERE t.id = numbered.id
+      RETURNING t.id, t.command, t.payload, t.attempt, t.timeout_ms, t.worker_id, t.picked_at, numbered.n
+    ), att AS (
+      INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)
+      SELECT id, attempt, worker_id, ${options.coordinatorId}, picked_at FROM upd
+      ON CONFLICT (task_id, attempt) DO NOTHING
+    )
+    SELECT id::text AS id, command, payload::text AS payload, attempt, timeout_ms, worker_id, n FROM upd`;
+  return rows
+    .sort((a, b) => Number(a.n) - Number(b.n))
+    .map((row) => ({
+      id: row.id,
+      command: row.command,
+      payloadJson: row.payload,
+      attempt: row.attempt,
+      timeoutMs: row.timeout_ms,
+      workerId: Number(row.worker_id),
+    }));
+}

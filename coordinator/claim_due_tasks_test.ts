@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
-import { assignClaimedTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 
 let db: TestDb;
 beforeAll(async () => void (db = await useTestDatabase()));
@@ -82,5 +82,45 @@ describe("releaseClaimedTasks()", () => {
     await releaseClaimedTasks(db.sql, "c1", claimed);
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
     expect(row).toMatchObject({ status: "SCHEDULED", attempt: 0, pickedAt: null, leaseExpiresAt: null, coordinatorId: null });
+  });
+});
+
+describe("claimAndAssignDueTasks()", () => {
+  test("claims in priority order, binds the n-th task to the n-th worker and opens each attempt, in one statement", async () => {
+    await db.prisma.task.createMany({
+      data: [
+        { command: "old-low", scheduledAt: past(60), priority: 0 },
+        { command: "new-high", scheduledAt: past(1), priority: 5 },
+        { command: "mid-low", scheduledAt: past(30), priority: 0 },
+        { command: "future", scheduledAt: new Date(Date.now() + 3_600_000), priority: 100 },
+      ],
+    });
+    const assigned = await claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: [7, 8, 7, 8, 7], leaseMs: 30_000 });
+    expect(assigned.map((t) => [t.command, t.workerId, t.attempt])).toEqual([
+      ["new-high", 7, 1],
+      ["old-low", 8, 1],
+      ["mid-low", 7, 1],
+    ]);
+    const rows = await db.prisma.task.findMany({ where: { status: "PICKED" }, include: { attempts: true } });
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      const mine = assigned.find((t) => t.id === row.id)!;
+      expect(Number(row.workerId)).toBe(mine.workerId);
+      expect(row).toMatchObject({ coordinatorId: "c1", attempt: 1 });
+      expect(row.leaseExpiresAt).not.toBeNull();
+      expect(row.attempts).toMatchObject([{ attempt: 1, workerId: BigInt(mine.workerId), coordinatorId: "c1", outcome: "RUNNING" }]);
+    }
+  });
+
+  test("claims no more tasks than workers given, and two coordinators at once never get the same task", async () => {
+    await db.prisma.task.createMany({ data: Array.from({ length: 200 }, () => ({ command: "x", scheduledAt: past(1) })) });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => claimAndAssignDueTasks(db.sql, { coordinatorId: `c${i}`, workers: Array(40).fill(i + 1), leaseMs: 1000 })),
+    );
+    const ids = results.flat().map((t) => t.id);
+    expect(results.every((r) => r.length <= 40)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(200);
+    expect(await db.prisma.taskAttempt.count()).toBe(200);
   });
 });

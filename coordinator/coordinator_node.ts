@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { CHANNELS, listenForNotifications, type SqlClient } from "../prisma/mod.ts";
 import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
-import { assignClaimedTasks, type ClaimedTask, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { assignClaimedTasks, claimAndAssignDueTasks, type ClaimedTask, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 import { z } from "zod";
 import {
   completeTasks,
@@ -128,6 +128,35 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         const free = registry.freeSlots();
         if (free === 0) continue;
         const limit = Math.min(free, claimBatchSize);
+        const plan = registry.slotPlan(limit);
+        if (plan) {
+          // Every worker can run every task: claim and bind in one statement.
+          const assigned = await claimAndAssignDueTasks(db, {
+            coordinatorId,
+            workers: plan,
+            leaseMs,
+            excludeCommands: registry.blockedCommands(),
+          });
+          registry.planUsed(plan, assigned.length);
+          if (assigned.length === limit) wakeAgain = true;
+          if (assigned.length === 0) {
+            await armDueTimer();
+            continue;
+          }
+          options.onFaultPoint?.("after_claim");
+          const byWorker = new Map<number, ClaimedTask[]>();
+          for (const task of assigned) {
+            registry.hold(task.workerId, task.id, task.attempt);
+            byWorker.set(task.workerId, [...(byWorker.get(task.workerId) ?? []), task]);
+          }
+          for (const [workerId, tasks] of byWorker) {
+            const worker = registry.get(workerId);
+            if (worker) sendTasks(worker, tasks);
+            else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, false);
+          }
+          if (assigned.length < limit) await armDueTimer();
+          continue;
+        }
         const claimed = await claimDueTasks(db, {
           coordinatorId,
           limit,
@@ -231,11 +260,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
 
   const workerLost = async (workerId: number, why: string) => {
+    const started = registry.startedTaskIds(workerId);
     registry.remove(workerId);
     log.warn("worker lost", { worker_id: workerId, reason: why });
     try {
       await markWorkerOffline(db, workerId);
-      logLost(await requeueWorkerTasks(db, workerId, `worker ${workerId} lost: ${why}`), why);
+      logLost(await requeueWorkerTasks(db, workerId, `worker ${workerId} lost: ${why}`, started), why);
     } catch (error) {
       log.error("could not requeue a lost worker's tasks; their leases will", { worker_id: workerId, error: String(error) });
     }
@@ -357,18 +387,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   // ---- heartbeats into the database ----------------------------------------------------------
   type Beat = Parameters<typeof recordHeartbeat>[1];
-  const mirroring = new Map<number, { latest?: { beat: Beat; result: BeatResult; lost: string[] } }>();
-  const mirrorHeartbeat = (beat: Beat, result: BeatResult, lost: string[]) => {
+  /** What a restarted worker's earlier process held: its tasks, and those of them it had started. */
+  type Lost = { held: string[]; started: string[] };
+  const mirroring = new Map<number, { latest?: { beat: Beat; result: BeatResult; lost: Lost } }>();
+  const mirrorHeartbeat = (beat: Beat, result: BeatResult, lost: Lost) => {
     const current = mirroring.get(beat.id);
     if (current) {
       // One write per worker at a time; a "joined"/"restarted" beat is never coalesced away.
       if (!current.latest || current.latest.result === "updated") current.latest = { beat, result, lost };
       return;
     }
-    const state: { latest?: { beat: Beat; result: BeatResult; lost: string[] } } = {};
+    const state: { latest?: { beat: Beat; result: BeatResult; lost: Lost } } = {};
     mirroring.set(beat.id, state);
     void (async () => {
-      let next: { beat: Beat; result: BeatResult; lost: string[] } | undefined = { beat, result, lost };
+      let next: { beat: Beat; result: BeatResult; lost: Lost } | undefined = { beat, result, lost };
       while (next && !closed) {
         await mirrorOnce(next.beat, next.result, next.lost);
         next = state.latest;
@@ -378,12 +410,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     })();
   };
 
-  const mirrorOnce = async (beat: Beat, result: BeatResult, lost: string[]) => {
+  const mirrorOnce = async (beat: Beat, result: BeatResult, lost: Lost) => {
     try {
       if (result === "restarted") {
         log.warn("worker restarted under the same id", { worker_id: beat.id, address: beat.address });
-        logLost(await requeueWorkerTasks(db, beat.id, "worker restarted"), "worker restarted");
-        for (const taskId of lost) registry.release(taskId);
+        logLost(await requeueWorkerTasks(db, beat.id, "worker restarted", lost.started), "worker restarted");
+        for (const taskId of lost.held) registry.release(taskId);
       }
       await recordHeartbeat(db, beat, coordinatorId, leaseMs);
       if (beat.holding) {
@@ -427,6 +459,40 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
    * at once (a STARTED whose COMPLETE is in the same batch is folded into it), FAILED one by one
    * (rare). Frees the slots of finished attempts and wakes the dispatcher. One verdict per report.
    */
+  // A first attempt's STARTED whose attempt this coordinator dispatched to that very worker is
+  // accepted at once, from the registry (the handler waits for that answer, so the worker can be
+  // charged for a crash: see requeueWorkerTasks' startedTaskIds). It is written only if the attempt
+  // is still running `startedWriteDelayMs` later; a quicker attempt's COMPLETE or FAILED carries
+  // its start time instead. A retry's STARTED is always written before it is answered.
+  const startedWriteDelayMs = 100;
+  const pendingStarts = new Map<string, { attempt: number; workerId: number; at: Date }>();
+  let startsTimer: ReturnType<typeof setTimeout> | undefined;
+  const armStartsTimer = () => {
+    if (!startsTimer && !closed && pendingStarts.size > 0) startsTimer = setTimeout(() => void writeStarts(), startedWriteDelayMs);
+  };
+  const writeStarts = async () => {
+    const due = Date.now() - startedWriteDelayMs;
+    const batch = [...pendingStarts].filter(([, p]) => p.at.getTime() <= due);
+    for (const [taskId] of batch) pendingStarts.delete(taskId);
+    try {
+      if (batch.length > 0) {
+        await markTasksStarted(db, batch.map(([taskId, p]) => ({ taskId, attempt: p.attempt, workerId: p.workerId, startedAt: p.at })), leaseMs);
+      }
+    } catch (error) {
+      log.warn("could not record STARTED; will retry", { tasks: batch.length, error: String(error) });
+      for (const [taskId, p] of batch) if (!pendingStarts.has(taskId)) pendingStarts.set(taskId, p);
+    }
+    startsTimer = undefined;
+    armStartsTimer();
+  };
+  /** The start time of a finishing attempt whose STARTED was accepted but not written (forgotten here). */
+  const takePendingStart = (r: StatusReport): Date | undefined => {
+    const pending = pendingStarts.get(r.task_id);
+    if (!pending || pending.attempt !== r.attempt) return undefined;
+    pendingStarts.delete(r.task_id);
+    return pending.at;
+  };
+
   const applyReports = async (reports: StatusReport[]): Promise<Verdict[]> => {
     const verdicts: Verdict[] = new Array(reports.length);
     const finishing = new Set(reports.filter((r) => r.status !== "STARTED").map((r) => `${r.task_id}/${r.attempt}`));
@@ -443,10 +509,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           return;
         }
       }
-      if (r.status === "STARTED") (finishing.has(`${r.task_id}/${r.attempt}`) ? folded : started).push(i);
-      else (r.status === "COMPLETE" ? completed : failed).push(i);
+      if (r.status !== "STARTED") (r.status === "COMPLETE" ? completed : failed).push(i);
+      else if (finishing.has(`${r.task_id}/${r.attempt}`)) folded.push(i);
+      else if (r.attempt === 1 && registry.markStarted(r.task_id, r.attempt, r.worker_id)) {
+        pendingStarts.set(r.task_id, { attempt: r.attempt, workerId: registry.holder(r.task_id)!.workerId, at: new Date() });
+        verdicts[i] = { code: "ACCEPTED", message: "", attempt: r.attempt };
+      } else started.push(i);
     });
-    const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id });
+    armStartsTimer();
+    const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id, startedAt: takePendingStart(r) });
     const results = new Map<number, ReportResult>();
     const startedResults = await markTasksStarted(db, started.map((i) => ref(reports[i]!)), leaseMs);
     started.forEach((i, k) => results.set(i, startedResults[k]!));
@@ -515,6 +586,40 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     return verdicts;
   };
 
+  // Reports from every worker are applied together: while one set is being applied, whatever
+  // arrives waits and goes in the next (so an idle system's report is applied at once, a busy
+  // one's in a few large statements instead of many small ones).
+  const waitingReports: { reports: StatusReport[]; resolve: (v: Verdict[]) => void; reject: (e: unknown) => void }[] = [];
+  let applying = false;
+  const applyTogether = (reports: StatusReport[]): Promise<Verdict[]> =>
+    new Promise((resolve, reject) => {
+      waitingReports.push({ reports, resolve, reject });
+      if (!applying) void drainReports();
+    });
+  const drainReports = async () => {
+    applying = true;
+    while (waitingReports.length > 0) {
+      const group: typeof waitingReports = [];
+      let size = 0;
+      while (waitingReports.length > 0 && (group.length === 0 || size + waitingReports[0]!.reports.length <= 5000)) {
+        const next = waitingReports.shift()!;
+        group.push(next);
+        size += next.reports.length;
+      }
+      try {
+        const verdicts = await applyReports(group.flatMap((g) => g.reports));
+        let k = 0;
+        for (const g of group) {
+          g.resolve(verdicts.slice(k, k + g.reports.length));
+          k += g.reports.length;
+        }
+      } catch (error) {
+        for (const g of group) g.reject(error);
+      }
+    }
+    applying = false;
+  };
+
   const grpcStatusOf: Record<Exclude<Verdict["code"], "ACCEPTED">, grpc.status> = {
     STALE: grpc.status.FAILED_PRECONDITION,
     NOT_FOUND: grpc.status.NOT_FOUND,
@@ -564,16 +669,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       };
       // Liveness is the registry's, answered at once: a slow or unavailable database must not make
       // a live worker look dead. Mirroring to the database follows, one write per worker at a time.
-      const { result, lost } = registry.beat(beat, now());
+      const { result, lost, lostStarted } = registry.beat(beat, now());
       callback(null, { acknowledged: true, coordinator_id: coordinatorId });
-      mirrorHeartbeat(beat, result, lost);
+      mirrorHeartbeat(beat, result, { held: lost, started: lostStarted });
     },
 
     UpdateTaskStatus: async (call, callback) => {
       const parsed = statusReportSchema.safeParse(call.request);
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       try {
-        const [verdict] = await applyReports([parsed.data]);
+        const [verdict] = await applyTogether([parsed.data]);
         if (!verdict || verdict.code === "ACCEPTED") return callback(null, { success: true });
         callback({ code: grpcStatusOf[verdict.code], details: verdict.message });
       } catch (error) {
@@ -587,7 +692,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const parsed = reports.map((r) => statusReportSchema.safeParse(r));
       const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
       try {
-        const verdicts = await applyReports(valid.map((v) => v.report));
+        const verdicts = await applyTogether(valid.map((v) => v.report));
         const byIndex = new Map(valid.map((v, k) => [v.i, verdicts[k]!]));
         callback(null, {
           results: reports.map((r, i) => {
@@ -638,6 +743,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       clearInterval(sweepTimer);
       clearInterval(safetyTimer);
       clearTimeout(dueTimer);
+      clearTimeout(startsTimer);
       await listener.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const w of registry.all()) registry.remove(w.id);

@@ -16,6 +16,11 @@ export interface TaskReport {
   attempt: number;
   /** The reporting worker, or 0 when it did not say. */
   workerId: number;
+  /**
+   * When the attempt started, if the coordinator accepted its STARTED without writing it yet
+   * (kept between the attempt's `picked_at` and the statement's time).
+   */
+  startedAt?: Date;
 }
 
 /** The effect of an applied or duplicate report, for the coordinator's bookkeeping. */
@@ -58,6 +63,7 @@ function arrays(reports: TaskReport[]) {
     ids: reports.map((r) => r.taskId),
     attempts: reports.map((r) => r.attempt),
     workers: reports.map((r) => r.workerId),
+    startedAts: reports.map((r) => r.startedAt?.toISOString() ?? null),
   };
 }
 
@@ -76,26 +82,29 @@ function toResults(rows: BatchRow[], reports: TaskReport[], alreadyDone: (row: C
  */
 export async function markTasksStarted(db: SqlClient, reports: TaskReport[], leaseMs: number): Promise<ReportResult[]> {
   if (reports.length === 0) return [];
-  const { ids, attempts, workers } = arrays(reports);
+  const { ids, attempts, workers, startedAts } = arrays(reports);
   const rows = await db.query<BatchRow>`
     WITH r AS (
-      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) WITH ORDINALITY AS r(id, attempt, worker_id, ord)
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${startedAts}::timestamptz[])
+               WITH ORDINALITY AS r(id, attempt, worker_id, started_at, ord)
     ), cur AS (
       SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
-       WHERE t.id IN (SELECT id FROM r) ORDER BY t.id FOR UPDATE
+       WHERE t.id = ANY(${ids}::uuid[]) ORDER BY t.id FOR UPDATE
     ), upd AS (
-      UPDATE tasks t SET status = 'RUNNING', started_at = now(),
+      UPDATE tasks t SET status = 'RUNNING', started_at = least(greatest(coalesce(r.started_at, now()), t.picked_at), now()),
              lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
         FROM r JOIN cur ON cur.id = r.id
        WHERE t.id = r.id AND cur.status = 'PICKED'
          AND (r.attempt = 0 OR cur.attempt = r.attempt)
          AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt
+      RETURNING t.id, t.attempt, t.worker_id, t.started_at
     ), att AS (
-      UPDATE task_attempts a SET started_at = now() FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+      UPDATE task_attempts a SET started_at = upd.started_at FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
     )
     SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, NULL::text AS new_status
-      FROM r LEFT JOIN cur ON cur.id = r.id LEFT JOIN upd ON upd.id = r.id`;
+      FROM r LEFT JOIN cur ON cur.id = r.id
+      LEFT JOIN upd ON upd.id = r.id AND (r.attempt = 0 OR upd.attempt = r.attempt)
+                   AND (r.worker_id = 0 OR upd.worker_id IS NULL OR upd.worker_id = r.worker_id)`;
   return toResults(rows, reports, (row) => row.status === "RUNNING" || row.status === "COMPLETED");
 }
 
@@ -114,25 +123,26 @@ export async function completeTasks(
   reports: (TaskReport & { resultJson: string | null })[],
 ): Promise<ReportResult[]> {
   if (reports.length === 0) return [];
-  const { ids, attempts, workers } = arrays(reports);
+  const { ids, attempts, workers, startedAts } = arrays(reports);
   const results = reports.map((r) => r.resultJson);
   const rows = await db.query<BatchRow>`
     WITH r AS (
-      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[])
-               WITH ORDINALITY AS r(id, attempt, worker_id, result, ord)
+      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[], ${startedAts}::timestamptz[])
+               WITH ORDINALITY AS r(id, attempt, worker_id, result, started_at, ord)
     ), cur AS (
       SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
-       WHERE t.id IN (SELECT id FROM r) ORDER BY t.id FOR UPDATE
+       WHERE t.id = ANY(${ids}::uuid[]) ORDER BY t.id FOR UPDATE
     ), upd AS (
-      UPDATE tasks t SET status = 'COMPLETED', completed_at = now(), started_at = coalesce(t.started_at, now()),
+      UPDATE tasks t SET status = 'COMPLETED', completed_at = now(),
+             started_at = coalesce(t.started_at, CASE WHEN r.started_at IS NULL THEN now() ELSE least(greatest(r.started_at, t.picked_at), now()) END),
              result = r.result::jsonb, progress = 100, lease_expires_at = NULL, updated_at = now()
         FROM r JOIN cur ON cur.id = r.id
        WHERE t.id = r.id AND cur.status IN ('PICKED', 'RUNNING')
          AND (r.attempt = 0 OR cur.attempt = r.attempt)
          AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt, t.worker_id
+      RETURNING t.id, t.attempt, t.worker_id, t.started_at
     ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), started_at = coalesce(a.started_at, now()), outcome = 'COMPLETED'
+      UPDATE task_attempts a SET finished_at = now(), started_at = coalesce(a.started_at, upd.started_at), outcome = 'COMPLETED'
         FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
     ), w AS (
       UPDATE workers SET tasks_completed = tasks_completed + c.n
@@ -140,7 +150,9 @@ export async function completeTasks(
        WHERE workers.id = c.worker_id
     )
     SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, 'COMPLETED' AS new_status
-      FROM r LEFT JOIN cur ON cur.id = r.id LEFT JOIN upd ON upd.id = r.id`;
+      FROM r LEFT JOIN cur ON cur.id = r.id
+      LEFT JOIN upd ON upd.id = r.id AND (r.attempt = 0 OR upd.attempt = r.attempt)
+                   AND (r.worker_id = 0 OR upd.worker_id IS NULL OR upd.worker_id = r.worker_id)`;
   return toResults(rows, reports, (row) => row.status === "COMPLETED");
 }
 
@@ -184,7 +196,9 @@ export async function failTask(
        WHERE t.id = d.id
       RETURNING t.id, t.attempt, d.next, (SELECT worker_id FROM cur) AS worker_id
     ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), outcome = 'FAILED', error = ${report.error}
+      UPDATE task_attempts a SET finished_at = now(), outcome = 'FAILED', error = ${report.error},
+             started_at = CASE WHEN a.started_at IS NOT NULL OR ${report.startedAt?.toISOString() ?? null}::timestamptz IS NULL THEN a.started_at
+                               ELSE least(greatest(${report.startedAt?.toISOString() ?? null}::timestamptz, a.picked_at), now()) END
         FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
     ), w AS (
       UPDATE workers SET tasks_failed = tasks_failed + 1 FROM upd WHERE workers.id = upd.worker_id

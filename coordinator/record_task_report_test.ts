@@ -22,6 +22,32 @@ async function dispatched(workerId: number, maxAttempts = 3): Promise<{ id: stri
   return { id: task.id, attempt };
 }
 
+describe("reports of an attempt whose STARTED the coordinator accepted without writing it", () => {
+  test("completeTask() records the start time it is given (kept between picked_at and now)", async () => {
+    const t = await dispatched(7);
+    const picked = (await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).pickedAt!;
+    const startedAt = new Date(picked.getTime() + 1);
+    expect((await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null, startedAt })).outcome).toBe("applied");
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
+    expect(row.startedAt).toEqual(startedAt);
+    expect(row.attempts[0]!.startedAt).toEqual(startedAt);
+  });
+
+  test("requeueWorkerTasks() charges a failure for a PICKED task listed as started, and not for the others", async () => {
+    const started = await dispatched(7);
+    const queued = await dispatched(7);
+    const lost = await requeueWorkerTasks(db.sql, 7, "worker lost", [started.id]);
+    expect(lost.map((l) => l.id).sort()).toEqual([started.id, queued.id].sort());
+    const rows = await db.prisma.task.findMany({ where: { id: { in: [started.id, queued.id] } }, include: { attempts: true } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(started.id)).toMatchObject({ status: "SCHEDULED", failures: 1 });
+    expect(byId.get(started.id)!.attempts[0]).toMatchObject({ outcome: "LOST" });
+    expect(byId.get(started.id)!.attempts[0]!.startedAt).not.toBeNull();
+    expect(byId.get(queued.id)).toMatchObject({ status: "SCHEDULED", failures: 0 });
+    expect(byId.get(queued.id)!.attempts[0]!.startedAt).toBeNull();
+  });
+});
+
 describe("markTaskStarted() and completeTask()", () => {
   test("move a task PICKED -> RUNNING -> COMPLETED and close its attempt", async () => {
     await db.prisma.worker.create({ data: { id: 7n, address: "h:1" } });

@@ -21,13 +21,17 @@ interface LostRow {
  * Takes every PICKED or RUNNING task of worker `workerId` back at once: each goes to SCHEDULED
  * (due now, its `scheduled_at` kept) or DEAD when that was its last attempt; the attempt is closed
  * as LOST with `reason`. A late report from the lost attempt is then stale (fencing).
+ * `startedTaskIds`: tasks the coordinator knows the worker started (it accepted their STARTED
+ * without writing it yet): their loss counts as if the database said RUNNING.
  */
-export function requeueWorkerTasks(db: SqlClient, workerId: number, reason: string): Promise<LostTask[]> {
-  return requeue(db,
+export function requeueWorkerTasks(db: SqlClient, workerId: number, reason: string, startedTaskIds: string[] = []): Promise<LostTask[]> {
+  return requeue(
+    db,
     sql`SELECT id, worker_id, status FROM tasks
                 WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING') FOR UPDATE`,
     reason,
     "requeued_worker_lost",
+    startedTaskIds,
   );
 }
 
@@ -45,7 +49,8 @@ export function requeueUnheldAttempts(
 ): Promise<LostTask[]> {
   const ids = holding.map((h) => h.taskId);
   const attempts = holding.map((h) => h.attempt);
-  return requeue(db,
+  return requeue(
+    db,
     sql`SELECT id, worker_id, status FROM tasks t
                 WHERE worker_id = ${workerId}::bigint AND status IN ('PICKED', 'RUNNING')
                   AND picked_at < now() - ${graceMs} * interval '1 millisecond'
@@ -63,7 +68,8 @@ export function requeueUnheldAttempts(
  * coordinator runs it; SKIP LOCKED keeps two sweepers from blocking each other.
  */
 export function sweepExpiredLeases(db: SqlClient, limit = 1000): Promise<LostTask[]> {
-  return requeue(db,
+  return requeue(
+    db,
     sql`SELECT id, worker_id, status FROM tasks
                 WHERE status IN ('PICKED', 'RUNNING') AND lease_expires_at < now()
                 ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
@@ -83,12 +89,18 @@ async function requeue(
   lostQuery: SqlFragment,
   reason: string,
   counterName: string,
+  startedTaskIds: string[] = [],
 ): Promise<LostTask[]> {
   // An attempt lost after it started counts as a failure (a poison task that kills its worker
   // ends DEAD); one lost while still queued on the worker does not, up to a cap of
   // UNSTARTED_LOSS_CAP such losses (so a task can never loop for ever).
   const rows = await db.query<LostRow>(sql`
-    WITH lost AS (${lostQuery}),
+    WITH found AS (${lostQuery}),
+    lost AS (
+      SELECT id, worker_id,
+             CASE WHEN status = 'PICKED' AND id = ANY(${startedTaskIds}::uuid[]) THEN 'RUNNING' ELSE status::text END AS status
+        FROM found
+    ),
     decided AS (
       SELECT t.id, lost.worker_id,
              t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END AS failures,
@@ -116,7 +128,8 @@ async function requeue(
        WHERE t.id = d.id
       RETURNING t.id, t.attempt, t.status::text AS status, d.worker_id
     ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), outcome = 'LOST', error = ${reason}
+      UPDATE task_attempts a SET finished_at = now(), outcome = 'LOST', error = ${reason},
+             started_at = CASE WHEN a.started_at IS NULL AND upd.id = ANY(${startedTaskIds}::uuid[]) THEN a.picked_at ELSE a.started_at END
         FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt AND a.outcome = 'RUNNING'
     ), counted AS (
       INSERT INTO counters (name, value) SELECT ${counterName}, count(*) FROM upd HAVING count(*) > 0
@@ -141,7 +154,8 @@ export function requeueUndeliveredAttempt(
   attempt: number,
   reason: string,
 ): Promise<LostTask[]> {
-  return requeue(db,
+  return requeue(
+    db,
     sql`SELECT id, worker_id, status FROM tasks
                 WHERE id = ${taskId}::uuid AND attempt = ${attempt} AND status = 'PICKED' FOR UPDATE`,
     reason,

@@ -27,8 +27,8 @@ export type BeatResult = "joined" | "updated" | "restarted";
  */
 export class WorkerRegistry<Client> {
   #workers = new Map<number, RegisteredWorker<Client>>();
-  /** taskId -> who holds its current attempt. */
-  #holders = new Map<string, { workerId: number; attempt: number }>();
+  /** taskId -> who holds its current attempt, and whether the worker said it started it. */
+  #holders = new Map<string, { workerId: number; attempt: number; started?: boolean }>();
   #rotation = 0;
   #createClient: (address: string) => Client;
   #closeClient: (client: Client) => void;
@@ -39,7 +39,7 @@ export class WorkerRegistry<Client> {
   }
 
   /** Records a heartbeat. A worker whose address changed is a new process under the same id. */
-  beat(beat: WorkerBeat, now: number): { result: BeatResult; lost: string[] } {
+  beat(beat: WorkerBeat, now: number): { result: BeatResult; lost: string[]; lostStarted: string[] } {
     const known = this.#workers.get(beat.id);
     if (known && known.address === beat.address) {
       known.capacity = beat.capacity;
@@ -48,8 +48,9 @@ export class WorkerRegistry<Client> {
       known.batchDispatch = beat.batchDispatch ?? false;
       known.lastBeatAt = now;
       known.suspended = false;
-      return { result: "updated", lost: [] };
+      return { result: "updated", lost: [], lostStarted: [] };
     }
+    const lostStarted = known ? this.startedTaskIds(beat.id) : [];
     const lost = known ? this.remove(beat.id) : [];
     this.#workers.set(beat.id, {
       id: beat.id,
@@ -63,7 +64,7 @@ export class WorkerRegistry<Client> {
       suspended: false,
       client: this.#createClient(beat.address),
     });
-    return { result: known ? "restarted" : "joined", lost };
+    return { result: known ? "restarted" : "joined", lost, lostStarted };
   }
 
   /** Forgets a worker; returns the task ids it held. */
@@ -156,6 +157,60 @@ export class WorkerRegistry<Client> {
       placed.push({ task, worker: chosen });
     }
     return { placed, unplaced };
+  }
+
+  /**
+   * The worker for each of the next `limit` tasks, round-robin over workers with free slots from
+   * where the rotation stands (workers 1, 2, 3 with 2 free slots each: 1, 2, 3, 1, 2, 3), so tasks
+   * can be claimed and bound in one statement. Null when the available workers differ in the
+   * commands they have handlers for: then which worker may run a task depends on its command, and
+   * {@linkcode WorkerRegistry.place} must see the tasks first. Changes nothing: see
+   * {@linkcode WorkerRegistry.planUsed}.
+   */
+  slotPlan(limit: number): number[] | null {
+    const order = this.available().sort((a, b) => a.id - b.id);
+    const free = order.map((w) => Math.max(0, w.capacity - w.inFlight.size));
+    const handlers = (w: RegisteredWorker<Client>) => [...w.handlers].sort().join("\n");
+    if (order.some((w) => handlers(w) !== handlers(order[0]!))) return null;
+    const plan: number[] = [];
+    for (let round = 0; plan.length < limit; round++) {
+      let added = false;
+      for (let i = 0; i < order.length && plan.length < limit; i++) {
+        const k = (this.#rotation + i) % order.length;
+        if (free[k]! > round) {
+          plan.push(order[k]!.id);
+          added = true;
+        }
+      }
+      if (!added) break;
+    }
+    return plan;
+  }
+
+  /** Moves the rotation past the workers of the first `used` entries of a {@linkcode slotPlan}. */
+  planUsed(plan: number[], used: number): void {
+    if (used === 0) return;
+    const order = this.available().sort((a, b) => a.id - b.id);
+    const last = order.findIndex((w) => w.id === plan[used - 1]);
+    if (last >= 0) this.#rotation = (last + 1) % order.length;
+  }
+
+  /**
+   * Records that the worker holding `taskId` at `attempt` started it (its STARTED was accepted).
+   * False when this registry does not have it so.
+   */
+  markStarted(taskId: string, attempt: number, workerId: number): boolean {
+    const holder = this.#holders.get(taskId);
+    if (!holder || holder.attempt !== attempt || (workerId !== 0 && holder.workerId !== workerId)) return false;
+    holder.started = true;
+    return true;
+  }
+
+  /** Tasks whose current attempt `workerId` holds and said it started. */
+  startedTaskIds(workerId: number): string[] {
+    const worker = this.#workers.get(workerId);
+    if (!worker) return [];
+    return [...this.#holders].filter(([, h]) => h.workerId === workerId && h.started).map(([taskId]) => taskId);
   }
 
   /** Records that `workerId` holds attempt `attempt` of `taskId`. */

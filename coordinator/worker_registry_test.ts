@@ -72,8 +72,11 @@ describe("WorkerRegistry liveness", () => {
     const { r, closed } = registry();
     r.beat(beat(1), 0);
     const [t] = tasks(1);
+    const [u] = tasks(1);
     r.hold(1, t!.id, 1);
-    expect(r.beat(beat(1, { address: "h:99" }), 1)).toEqual({ result: "restarted", lost: [t!.id] });
+    r.hold(1, u!.id, 1);
+    expect(r.markStarted(u!.id, 1, 1)).toBe(true);
+    expect(r.beat(beat(1, { address: "h:99" }), 1)).toEqual({ result: "restarted", lost: [t!.id, u!.id], lostStarted: [u!.id] });
     expect(closed).toEqual(["h:1"]);
   });
 
@@ -84,5 +87,62 @@ describe("WorkerRegistry liveness", () => {
     expect(r.freeSlots()).toBe(0);
     expect(r.release(placed[0]!.task.id)).toBe(1);
     expect(r.freeSlots()).toBe(1);
+  });
+});
+
+describe("WorkerRegistry.slotPlan()", () => {
+  test("interleaves workers with free slots, round-robin, up to the limit", () => {
+    const { r } = registry();
+    r.beat(beat(1, { capacity: 2 }), 0);
+    r.beat(beat(2, { capacity: 1 }), 0);
+    r.beat(beat(3, { capacity: 2 }), 0);
+    expect(r.slotPlan(10)).toEqual([1, 2, 3, 1, 3]);
+    expect(r.slotPlan(2)).toEqual([1, 2]);
+  });
+
+  test("continues the rotation after the part of a plan that was used: 8 tasks one at a time on 4 workers go 1, 2, 3, 4, 1, 2, 3, 4", () => {
+    const { r } = registry();
+    for (const id of [1, 2, 3, 4]) r.beat(beat(id), 0);
+    const order: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const plan = r.slotPlan(20)!;
+      order.push(plan[0]!);
+      r.hold(plan[0]!, `t${i}`, 1);
+      r.planUsed(plan, 1);
+    }
+    expect(order).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+  });
+
+  test("leaves out full, draining and suspended workers", () => {
+    const { r } = registry();
+    r.beat(beat(1, { capacity: 1 }), 0);
+    r.beat(beat(2, { draining: true }), 0);
+    r.beat(beat(3), 0);
+    r.get(3)!.suspended = true;
+    r.hold(1, "t", 1);
+    expect(r.slotPlan(5)).toEqual([]);
+  });
+
+  test("is null when workers offer different handlers (placement must see each task's command)", () => {
+    const { r } = registry();
+    r.beat(beat(1, { handlers: ["gpu", "noop"] }), 0);
+    r.beat(beat(2, { handlers: ["noop"] }), 0);
+    expect(r.slotPlan(5)).toBeNull();
+  });
+});
+
+describe("WorkerRegistry.markStarted()", () => {
+  test("marks only the attempt the registry has on that worker, and startedTaskIds() lists it", () => {
+    const { r } = registry();
+    r.beat(beat(1), 0);
+    r.hold(1, "a", 1);
+    r.hold(1, "b", 1);
+    expect(r.markStarted("a", 2, 1)).toBe(false);
+    expect(r.markStarted("a", 1, 9)).toBe(false);
+    expect(r.markStarted("missing", 1, 1)).toBe(false);
+    expect(r.markStarted("a", 1, 1)).toBe(true);
+    expect(r.startedTaskIds(1)).toEqual(["a"]);
+    r.release("a");
+    expect(r.startedTaskIds(1)).toEqual([]);
   });
 });
