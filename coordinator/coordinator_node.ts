@@ -493,6 +493,23 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     return pending.at;
   };
 
+  /**
+   * Accepts, from the registry, the STARTED reports of first attempts this coordinator dispatched
+   * to the reporting worker (not those whose COMPLETE/FAILED is in the same call: they fold into
+   * it). Says which reports it accepted; the rest go to {@linkcode applyReports}.
+   */
+  const acceptStartsFromRegistry = (reports: StatusReport[]): boolean[] => {
+    const finishing = new Set(reports.filter((r) => r.status !== "STARTED").map((r) => `${r.task_id}/${r.attempt}`));
+    const accepted = reports.map((r) => {
+      if (r.status !== "STARTED" || r.attempt !== 1 || finishing.has(`${r.task_id}/${r.attempt}`)) return false;
+      if (!registry.markStarted(r.task_id, r.attempt, r.worker_id)) return false;
+      pendingStarts.set(r.task_id, { attempt: r.attempt, workerId: registry.holder(r.task_id)!.workerId, at: new Date() });
+      return true;
+    });
+    armStartsTimer();
+    return accepted;
+  };
+
   const applyReports = async (reports: StatusReport[]): Promise<Verdict[]> => {
     const verdicts: Verdict[] = new Array(reports.length);
     const finishing = new Set(reports.filter((r) => r.status !== "STARTED").map((r) => `${r.task_id}/${r.attempt}`));
@@ -511,12 +528,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
       if (r.status !== "STARTED") (r.status === "COMPLETE" ? completed : failed).push(i);
       else if (finishing.has(`${r.task_id}/${r.attempt}`)) folded.push(i);
-      else if (r.attempt === 1 && registry.markStarted(r.task_id, r.attempt, r.worker_id)) {
-        pendingStarts.set(r.task_id, { attempt: r.attempt, workerId: registry.holder(r.task_id)!.workerId, at: new Date() });
-        verdicts[i] = { code: "ACCEPTED", message: "", attempt: r.attempt };
-      } else started.push(i);
+      else started.push(i);
     });
-    armStartsTimer();
     const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id, startedAt: takePendingStart(r) });
     const results = new Map<number, ReportResult>();
     const startedResults = await markTasksStarted(db, started.map((i) => ref(reports[i]!)), leaseMs);
@@ -678,6 +691,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const parsed = statusReportSchema.safeParse(call.request);
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       try {
+        if (acceptStartsFromRegistry([parsed.data])[0]) return callback(null, { success: true });
         const [verdict] = await applyTogether([parsed.data]);
         if (!verdict || verdict.code === "ACCEPTED") return callback(null, { success: true });
         callback({ code: grpcStatusOf[verdict.code], details: verdict.message });
@@ -692,8 +706,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const parsed = reports.map((r) => statusReportSchema.safeParse(r));
       const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
       try {
-        const verdicts = await applyTogether(valid.map((v) => v.report));
-        const byIndex = new Map(valid.map((v, k) => [v.i, verdicts[k]!]));
+        const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
+        const rest = valid.filter((_, k) => !fromRegistry[k]);
+        const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
+        const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
+        valid.forEach((v, k) => {
+          if (fromRegistry[k]) byIndex.set(v.i, { code: "ACCEPTED", message: "", attempt: v.report.attempt });
+        });
         callback(null, {
           results: reports.map((r, i) => {
             const p = parsed[i]!;

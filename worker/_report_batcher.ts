@@ -27,9 +27,9 @@ interface Pending {
 }
 
 /**
- * Sends status reports in batches: a report waits only while a batch is on the wire (so an idle
- * worker's report leaves at once), then everything that gathered goes in the next ReportBatch call,
- * up to `maxBatch`. Each report's promise settles with its own result: resolved when accepted,
+ * Sends status reports in batches: a report waits only while a batch of its lane (STARTED, or
+ * the rest) is on the wire (so an idle worker's report leaves at once), then everything that
+ * gathered goes in the next ReportBatch call, up to `maxBatch`. Each report's promise settles with its own result: resolved when accepted,
  * rejected with a gRPC-shaped error ({@linkcode ReportError}) otherwise, so the caller's retry and
  * stale handling work as for a unary call. A coordinator without ReportBatch (UNIMPLEMENTED, e.g.
  * the seed's) switches the batcher to one UpdateTaskStatus call per report for good.
@@ -41,8 +41,6 @@ export function createReportBatcher(options: {
   maxBatch?: number;
 }): { send(request: UpdateTaskStatusRequest): Promise<UpdateTaskStatusResponse> } {
   const maxBatch = options.maxBatch ?? 500;
-  const queue: Pending[] = [];
-  let inFlight = false;
   let batchSupported = true;
 
   const unary = (p: Pending) =>
@@ -51,43 +49,57 @@ export function createReportBatcher(options: {
       else p.resolve(response ?? { success: true });
     });
 
-  const flush = () => {
-    if (inFlight || queue.length === 0) return;
-    if (!batchSupported) {
-      for (const p of queue.splice(0)) unary(p);
-      return;
-    }
-    const batch = queue.splice(0, maxBatch);
-    inFlight = true;
-    options.client.ReportBatch(
-      { worker_id: options.workerId, reports: batch.map((p) => p.request) },
-      { deadline: Date.now() + options.callTimeoutMs },
-      (error, response?: ReportBatchResponse__Output) => {
-        inFlight = false;
-        if (error?.code === grpc.status.UNIMPLEMENTED) {
-          batchSupported = false;
-          for (const p of batch) unary(p);
-        } else if (error) {
-          for (const p of batch) p.reject(error);
-        } else {
-          batch.forEach((p, i) => {
-            const result = response?.results?.[i];
-            if (!result) return p.reject({ code: grpc.status.UNAVAILABLE, details: "no result for this report" } satisfies ReportError);
-            if (result.code === "ACCEPTED") return p.resolve({ success: true });
-            p.reject({ code: codeOf[result.code] ?? grpc.status.UNKNOWN, details: result.message } satisfies ReportError);
-          });
-        }
-        flush();
+  // Two lanes, each with at most one call on the wire: STARTED reports (a handler is waiting for
+  // each answer) never queue behind the COMPLETE/FAILED/... reports of earlier tasks, whose
+  // answers wait on a database commit.
+  const lane = () => {
+    const queue: Pending[] = [];
+    let inFlight = false;
+    const flush = () => {
+      if (inFlight || queue.length === 0) return;
+      if (!batchSupported) {
+        for (const p of queue.splice(0)) unary(p);
+        return;
+      }
+      const batch = queue.splice(0, maxBatch);
+      inFlight = true;
+      options.client.ReportBatch(
+        { worker_id: options.workerId, reports: batch.map((p) => p.request) },
+        { deadline: Date.now() + options.callTimeoutMs },
+        (error, response?: ReportBatchResponse__Output) => {
+          inFlight = false;
+          if (error?.code === grpc.status.UNIMPLEMENTED) {
+            batchSupported = false;
+            for (const p of batch) unary(p);
+          } else if (error) {
+            for (const p of batch) p.reject(error);
+          } else {
+            batch.forEach((p, i) => {
+              const result = response?.results?.[i];
+              if (!result) return p.reject({ code: grpc.status.UNAVAILABLE, details: "no result for this report" } satisfies ReportError);
+              if (result.code === "ACCEPTED") return p.resolve({ success: true });
+              p.reject({ code: codeOf[result.code] ?? grpc.status.UNKNOWN, details: result.message } satisfies ReportError);
+            });
+          }
+          flush();
+        },
+      );
+    };
+    return {
+      push(p: Pending) {
+        queue.push(p);
+        // On the next tick, so reports made in the same turn (many finished tasks) share a call.
+        if (!inFlight) queueMicrotask(flush);
       },
-    );
+    };
   };
+  const starts = lane();
+  const others = lane();
 
   return {
     send: (request) =>
       new Promise<UpdateTaskStatusResponse>((resolve, reject) => {
-        queue.push({ request, resolve, reject });
-        // On the next tick, so reports made in the same turn (many finished tasks) share a call.
-        if (!inFlight) queueMicrotask(flush);
+        (request.status === "STARTED" ? starts : others).push({ request, resolve, reject });
       }),
   };
 }
