@@ -24,7 +24,7 @@ import {
 import { measureNotifyCommits, profileCpu, profileIdleLatency, profileStatements } from "./diagnose_end_to_end.ts";
 import { type Figure, figureJson, formatTable } from "./format_table.ts";
 import {
-  CLAIM_SQL_BY_ARRAY,
+  claimByArray,
   type ClaimQueryTiming,
   type DashboardLoad,
   type DashboardQuery,
@@ -276,7 +276,7 @@ try {
     dashboardQueries = await measureDashboard({ postgres, trpc, db: pool, repeats: config.dashboardRepeats });
     claimTimings = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats);
     // For FINDINGS.md: the same claim reaching its rows by primary key (not the system's SQL).
-    claimTimingsByArray = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats, CLAIM_SQL_BY_ARRAY);
+    claimTimingsByArray = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats, claimByArray);
     await resetTables(pool);
   });
 

@@ -3,6 +3,8 @@
 // coordinator's claim query with those rows present.
 import type { TRPCClient } from "@trpc/client";
 import type pg from "pg";
+import { claimAndAssignStatement } from "../coordinator/mod.ts";
+import { toQuery } from "../prisma/mod.ts";
 import type { AppRouter } from "../server/mod.ts";
 import type { BenchPostgres } from "./bench_cluster.ts";
 import { resetTables } from "./bench_cluster.ts";
@@ -197,31 +199,23 @@ export interface ClaimQueryTiming {
   plan: string;
 }
 
-/** The coordinator's claim statement (as claimDueTasks sends it), with $1 = limit. */
-export const CLAIM_SQL = `
-    WITH due AS (
-      SELECT id, priority, scheduled_at FROM tasks
-       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
-         AND NOT (command = ANY($2::text[]))
-       ORDER BY priority DESC, scheduled_at
-       LIMIT $1
-       FOR UPDATE SKIP LOCKED
-    )
-    UPDATE tasks t
-       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
-           worker_id = NULL, coordinator_id = 'bench', progress = 0,
-           lease_expires_at = now() + 30000 * interval '1 millisecond', updated_at = now()
-      FROM due
-     WHERE t.id = due.id
-    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms,
-              due.priority, due.scheduled_at`;
+/** A claim statement for `limit` tasks: its text and parameters. */
+export type ClaimStatement = (limit: number) => { text: string; values: unknown[] };
+
+/**
+ * The coordinator's claim, exactly as it sends it when every worker can run every task
+ * (claimAndAssignStatement: claim, bind to workers, open the attempts), for `limit` slots of one
+ * worker.
+ */
+export const coordinatorClaim: ClaimStatement = (limit) =>
+  toQuery(claimAndAssignStatement({ coordinatorId: "bench", workers: Array<number>(limit).fill(1), leaseMs: 30_000 }));
 
 /**
  * Not the system's: the claim written so that the UPDATE finds its rows through the primary key
  * whatever the planner estimates (`= ANY(ARRAY(subquery))` makes the locked ids an InitPlan), for
- * comparison with {@linkcode CLAIM_SQL} in FINDINGS.md.
+ * comparison with the coordinator's claim in FINDINGS.md (that claim as it was before it also bound workers).
  */
-export const CLAIM_SQL_BY_ARRAY = `
+const CLAIM_SQL_BY_ARRAY = `
     WITH due AS (
       SELECT id FROM tasks
        WHERE status = 'SCHEDULED' AND scheduled_at <= now()
@@ -238,11 +232,19 @@ export const CLAIM_SQL_BY_ARRAY = `
     RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms,
               t.priority, t.scheduled_at`;
 
+/** {@linkcode CLAIM_SQL_BY_ARRAY} as a {@linkcode ClaimStatement}. */
+export const claimByArray: ClaimStatement = (limit) => ({ text: CLAIM_SQL_BY_ARRAY, values: [limit, []] });
+
 /**
  * Runs the claim (`sql`, default the coordinator's) `repeats` times for each limit, each time in a
  * transaction rolled back afterwards.
  */
-export async function measureClaimQuery(db: pg.Pool, limits: number[], repeats: number, sql = CLAIM_SQL): Promise<ClaimQueryTiming[]> {
+export async function measureClaimQuery(
+  db: pg.Pool,
+  limits: number[],
+  repeats: number,
+  statement: ClaimStatement = coordinatorClaim,
+): Promise<ClaimQueryTiming[]> {
   const client = await db.connect();
   try {
     const results: ClaimQueryTiming[] = [];
@@ -252,14 +254,15 @@ export async function measureClaimQuery(db: pg.Pool, limits: number[], repeats: 
       const wall: number[] = [];
       let plan = "";
       for (let i = 0; i <= repeats; i++) {
+        const { text, values } = statement(limit);
         await client.query("BEGIN");
-        const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [limit, []]);
+        const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
         await client.query("ROLLBACK");
         plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");
         const ms = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1]);
         await client.query("BEGIN");
         const started = performance.now();
-        await client.query(sql, [limit, []]);
+        await client.query(text, values);
         const elapsed = performance.now() - started;
         await client.query("ROLLBACK");
         if (i > 0) {

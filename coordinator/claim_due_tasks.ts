@@ -1,4 +1,4 @@
-import type { SqlClient } from "../prisma/mod.ts";
+import { sql, type SqlClient, type SqlFragment } from "../prisma/mod.ts";
 
 /** A task this coordinator has just claimed (status PICKED, leased, not yet bound to a worker). */
 export interface ClaimedTask {
@@ -143,8 +143,23 @@ export interface ClaimAndAssignOptions {
  */
 export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
   if (options.workers.length === 0) return [];
+  const rows = await db.query<ClaimRow & { worker_id: bigint; n: bigint }>(claimAndAssignStatement(options));
+  return rows
+    .sort((a, b) => Number(a.n) - Number(b.n))
+    .map((row) => ({
+      id: row.id,
+      command: row.command,
+      payloadJson: row.payload,
+      attempt: row.attempt,
+      timeoutMs: row.timeout_ms,
+      workerId: Number(row.worker_id),
+    }));
+}
+
+/** The statement {@linkcode claimAndAssignDueTasks} runs (the benchmark measures it as is). */
+export function claimAndAssignStatement(options: ClaimAndAssignOptions): SqlFragment {
   const exclude = options.excludeCommands ?? [];
-  const rows = await db.query<ClaimRow & { worker_id: bigint; n: bigint }>`
+  return sql`
     WITH due AS (
       SELECT id FROM tasks
        WHERE status = 'SCHEDULED' AND scheduled_at <= now()
@@ -170,14 +185,4 @@ export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAss
       ON CONFLICT (task_id, attempt) DO NOTHING
     )
     SELECT id::text AS id, command, payload::text AS payload, attempt, timeout_ms, worker_id, n FROM upd`;
-  return rows
-    .sort((a, b) => Number(a.n) - Number(b.n))
-    .map((row) => ({
-      id: row.id,
-      command: row.command,
-      payloadJson: row.payload,
-      attempt: row.attempt,
-      timeoutMs: row.timeout_ms,
-      workerId: Number(row.worker_id),
-    }));
 }

@@ -6,8 +6,8 @@
  */
 export { startCoordinator } from "./coordinator_node.ts";
 export type { Coordinator, CoordinatorOptions } from "./coordinator_node.ts";
-export { assignClaimedTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
-export type { Assignment, ClaimedTask, ClaimOptions } from "./claim_due_tasks.ts";
+export { assignClaimedTasks, claimAndAssignDueTasks, claimAndAssignStatement, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+export type { AssignedTask, Assignment, ClaimAndAssignOptions, ClaimedTask, ClaimOptions } from "./claim_due_tasks.ts";
 export { completeTask, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
 export type { ReportOutcome, ReportResult, TaskReport } from "./record_task_report.ts";
 export { requeueUndeliveredAttempt, requeueWorkerTasks, sweepExpiredLeases } from "./requeue_lost_tasks.ts";
