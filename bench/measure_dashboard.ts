@@ -37,7 +37,8 @@ export interface DashboardQuery {
  * Bulk-loads `finished` finished tasks (96% COMPLETED, 2% FAILED, 1% DEAD, 1% CANCELLED, created over
  * the last 30 days, one attempt row each) and `scheduled` tasks due now, with the triggers off for
  * the load (session_replication_role = replica: no NOTIFY storm, as if they had accumulated over
- * time), then VACUUM ANALYZE (what autovacuum would have done by then).
+ * time; the per-status counts are then recounted), then VACUUM ANALYZE (what autovacuum would have
+ * done by then).
  */
 export async function loadFinishedTasks(db: pg.Pool, finished: number, scheduled: number): Promise<DashboardLoad> {
   await resetTables(db);
@@ -85,6 +86,8 @@ export async function loadFinishedTasks(db: pg.Pool, finished: number, scheduled
       [scheduled],
     );
     await client.query("RESET session_replication_role");
+    // The triggers that keep task_status_counts were off too: count the loaded rows.
+    await client.query("SELECT taskmaster_recount_tasks()");
   } finally {
     client.release();
   }

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../prisma/mod.ts";
 import { statsBucket, TASK_STATUSES, type TaskStatusName } from "../shared/mod.ts";
+import { countTasksByStatus } from "./count_tasks_by_status.ts";
 
 /** Counts for the dashboard and `GET /api/stats`. */
 export interface TaskStats {
@@ -28,8 +29,8 @@ export interface TaskStatsOptions {
 
 /** Counts tasks by status, online workers and completions in the last minute (the database's clock). */
 export async function getTaskStats(prisma: PrismaClient, options: TaskStatsOptions): Promise<TaskStats> {
-  const [groups, [counts]] = await Promise.all([
-    prisma.task.groupBy({ by: ["status"], _count: { _all: true } }),
+  const [byStatus, [counts]] = await Promise.all([
+    countTasksByStatus(prisma),
     prisma.$queryRaw<{ completed_last_minute: number; workers_online: number }[]>`
       SELECT (SELECT count(*)::int FROM tasks WHERE completed_at > now() - interval '1 minute') AS completed_last_minute,
              (SELECT count(*)::int FROM workers
@@ -37,8 +38,6 @@ export async function getTaskStats(prisma: PrismaClient, options: TaskStatsOptio
                  AND last_heartbeat_at > now() - make_interval(secs => ${options.onlineWindowMs / 1000}::double precision)
              ) AS workers_online`,
   ]);
-  const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatusName, number>;
-  for (const g of groups) byStatus[g.status] = g._count._all;
   const buckets = { pending: 0, running: 0, completed: 0, failed: 0 };
   let total = 0;
   for (const status of TASK_STATUSES) {
