@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { PrismaClient } from "../prisma/mod.ts";
+import { Prisma, type PrismaClient } from "../prisma/mod.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
@@ -31,7 +31,9 @@ function jsonOrNull(payload: unknown): string | null {
 
 /**
  * Inserts one task (status SCHEDULED). With an `idempotencyKey` already used, inserts nothing and
- * returns the existing task; safe under concurrent calls with one key (ON CONFLICT DO NOTHING).
+ * returns the existing task; safe under concurrent calls with one key (ON CONFLICT DO NOTHING). The
+ * conflict target names the keyed rows only, so it matches the unique index on `idempotency_key`
+ * whether that holds every row or, as it may later, only those with a key.
  */
 export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
   const id = randomUUID();
@@ -40,7 +42,7 @@ export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInpu
     VALUES (${id}::uuid, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
             ${input.maxAttempts ?? 3}::int, ${input.timeoutMs ?? null}::int,
             COALESCE(${input.runAt ?? null}::timestamptz, now()), ${input.idempotencyKey ?? null}::text)
-    ON CONFLICT (idempotency_key) DO NOTHING
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id::text AS id`;
   const created = inserted.length === 1;
   const where = created ? { id } : { idempotencyKey: input.idempotencyKey! };
@@ -58,22 +60,32 @@ export interface ScheduleBatchInput {
   payload?: unknown;
 }
 
-/** The batch: the tasks' ids (in insertion order) and their common due time. */
+/** The batch: the tasks' ids and their common due time. */
 export interface ScheduleBatchResult {
   count: number;
   scheduledAt: Date;
   taskIds: string[];
 }
 
-/** Inserts `count` tasks in one statement (all or none), due at now() + delaySeconds. */
+/**
+ * Inserts `count` tasks in one statement (all or none), due at now() + delaySeconds. The ids are made
+ * here and sent as one array, so the statement answers one row (the count and the due time) instead
+ * of a row per task.
+ */
 export async function scheduleTaskBatch(prisma: PrismaClient, input: ScheduleBatchInput): Promise<ScheduleBatchResult> {
-  const rows = await prisma.$queryRaw<{ id: string; scheduled_at: Date }[]>`
-    INSERT INTO tasks (id, command, payload, priority, scheduled_at)
-    SELECT gen_random_uuid(), ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
-           now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)
-      FROM generate_series(1, ${input.count}::int)
-    RETURNING id::text AS id, scheduled_at`;
-  const first = rows[0];
-  if (!first) throw new Error(`scheduleTaskBatch() inserted no rows for count ${input.count}`);
-  return { count: rows.length, scheduledAt: first.scheduled_at, taskIds: rows.map((r) => r.id) };
+  const taskIds = Array.from({ length: input.count }, () => randomUUID());
+  const dueAt = Prisma.sql`now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)`;
+  const [row] = await prisma.$queryRaw<{ count: number; scheduled_at: Date }[]>`
+    WITH inserted AS (
+      INSERT INTO tasks (id, command, payload, priority, scheduled_at)
+      SELECT id, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int, ${dueAt}
+        FROM unnest(${taskIds}::uuid[]) AS id
+      RETURNING 1
+    )
+    -- The due time rounded as the column stores it (timestamptz(3)): the rows' own value.
+    SELECT count(*)::int AS count, (${dueAt})::timestamptz(3) AS scheduled_at FROM inserted`;
+  if (row?.count !== taskIds.length) {
+    throw new Error(`scheduleTaskBatch() inserted ${row?.count ?? 0} rows for count ${input.count}`);
+  }
+  return { count: taskIds.length, scheduledAt: row.scheduled_at, taskIds };
 }

@@ -94,6 +94,17 @@ describe("task.scheduleBatch", () => {
     expect(await db.prisma.task.count({ where: { command: "bulk" } })).toBe(25);
   });
 
+  it("`task.scheduleBatch` answers the ids of the rows it inserted and their exact due time", async () => {
+    const batch = await caller.task.scheduleBatch({ command: "exact", count: 40, delaySeconds: 12.3456, priority: 7, payload: { n: 1 } });
+    const rows = await db.prisma.task.findMany({ where: { command: "exact" }, select: { id: true, scheduledAt: true, priority: true, payload: true, status: true } });
+    expect(new Set(batch.taskIds)).toEqual(new Set(rows.map((r) => r.id)));
+    expect(new Set(batch.taskIds).size).toBe(40);
+    for (const row of rows) {
+      expect(row).toMatchObject({ priority: 7, payload: { n: 1 }, status: "SCHEDULED" });
+      expect(row.scheduledAt.toISOString()).toBe(batch.scheduledAt);
+    }
+  });
+
   it.each([0, 1001])("`task.scheduleBatch` rejects count %i", async (count) => {
     const error = await rejection(caller.task.scheduleBatch({ command: "bulk", count }));
     expect(error.code).toBe("BAD_REQUEST");
