@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { Prisma, type PrismaClient } from "../prisma/mod.ts";
+import { uuidV7s } from "./_uuid_v7.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
@@ -36,7 +36,7 @@ function jsonOrNull(payload: unknown): string | null {
  * whether that holds every row or, as it may later, only those with a key.
  */
 export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
-  const id = randomUUID();
+  const [id] = uuidV7s(1) as [string];
   const inserted = await prisma.$queryRaw<{ id: string }[]>`
     INSERT INTO tasks (id, command, payload, priority, max_attempts, timeout_ms, scheduled_at, idempotency_key)
     VALUES (${id}::uuid, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
@@ -69,11 +69,11 @@ export interface ScheduleBatchResult {
 
 /**
  * Inserts `count` tasks in one statement (all or none), due at now() + delaySeconds. The ids are made
- * here and sent as one array, so the statement answers one row (the count and the due time) instead
- * of a row per task.
+ * here (increasing UUIDv7s) and sent as one array, so the statement answers one row (the count and
+ * the due time) instead of a row per task.
  */
 export async function scheduleTaskBatch(prisma: PrismaClient, input: ScheduleBatchInput): Promise<ScheduleBatchResult> {
-  const taskIds = Array.from({ length: input.count }, () => randomUUID());
+  const taskIds = uuidV7s(input.count);
   const dueAt = Prisma.sql`now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)`;
   const [row] = await prisma.$queryRaw<{ count: number; scheduled_at: Date }[]>`
     WITH inserted AS (
