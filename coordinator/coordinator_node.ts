@@ -103,8 +103,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   let wakeAgain = false;
   let dueTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const wake = () => {
-    if (closed) return;
+  // Whether due tasks may be waiting: false once a claim came back short of its limit with nothing
+  // excluded (the queue was drained then; a task that becomes due after that wakes us by NOTIFY or
+  // by the due timer). A freed slot or a heartbeat only looks for work while this is true, so an
+  // idle system does not run an empty claim after every task.
+  let mayHaveDue = true;
+
+  /** Runs the dispatch loop (again, if it is running). `forSlots`: only capacity changed. */
+  const wake = (forSlots = false) => {
+    if (closed || (forSlots && !mayHaveDue)) return;
     if (dispatching) {
       wakeAgain = true;
       return;
@@ -118,7 +125,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const armDueTimer = async () => {
     const ms = await msUntilNextDueTask(db);
     clearTimeout(dueTimer);
-    if (ms !== null && !closed) dueTimer = setTimeout(wake, Math.min(ms + 5, safetyPollMs));
+    if (ms !== null && !closed) dueTimer = setTimeout(() => wake(), Math.min(ms + 5, safetyPollMs));
   };
 
   const dispatchLoop = async () => {
@@ -131,13 +138,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         const plan = registry.slotPlan(limit);
         if (plan) {
           // Every worker can run every task: claim and bind in one statement.
-          const assigned = await claimAndAssignDueTasks(db, {
-            coordinatorId,
-            workers: plan,
-            leaseMs,
-            excludeCommands: registry.blockedCommands(),
-          });
+          const exclude = registry.blockedCommands();
+          const assigned = await claimAndAssignDueTasks(db, { coordinatorId, workers: plan, leaseMs, excludeCommands: exclude });
           registry.planUsed(plan, assigned.length);
+          mayHaveDue = assigned.length === limit || exclude.length > 0;
           if (assigned.length === limit) wakeAgain = true;
           if (assigned.length === 0) {
             await armDueTimer();
@@ -157,6 +161,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           if (assigned.length < limit) await armDueTimer();
           continue;
         }
+        mayHaveDue = true; // placement depends on commands here: keep looking when slots free
         const claimed = await claimDueTasks(db, {
           coordinatorId,
           limit,
@@ -316,7 +321,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     }
   }, sweepIntervalMs);
 
-  const safetyTimer = setInterval(wake, safetyPollMs);
+  const safetyTimer = setInterval(() => wake(), safetyPollMs);
 
   // ---- cancellation --------------------------------------------------------------------------
   // A task cancelled while one of our workers holds it: tell the worker to stop it, free the slot.
@@ -351,7 +356,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       } while (cancelCheckAgain && !closed);
     })().finally(() => {
       cancelCheck = undefined;
-      wake();
+      wake(true);
     });
   };
 
@@ -433,7 +438,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         for (const h of held) registry.hold(beat.id, h.taskId, h.attempt);
         log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
       }
-      if (result !== "updated" || !beat.draining) wake();
+      if (result !== "updated") wake();
+      else if (!beat.draining) wake(true);
     } catch (error) {
       log.warn("could not record a heartbeat; the next one will", { worker_id: beat.id, error: String(error) });
     }
@@ -595,7 +601,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       verdicts[i] = verdicts[twin] ?? { code: "RETRY", message: "not applied", attempt: r.attempt };
     }
     if (stale > 0) incrementCounter(db, "stale_reports", stale).catch(() => {});
-    if (freed) wake();
+    if (freed) wake(true);
     return verdicts;
   };
 
