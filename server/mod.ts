@@ -1,6 +1,7 @@
 /**
  * The server process (the seed's "scheduler"): the tRPC API the dashboard uses, the seed's REST API,
- * health, metrics and the built dashboard on one node:http server, plus the local worker scaler.
+ * health, metrics and the built dashboard on one node:http server, plus the local worker scaler, and
+ * how TaskMaster's processes are run (`processCommand`: compiled into .build/, run on plain node).
  * The dashboard imports `type AppRouter` only.
  *
  * @module
@@ -27,6 +28,10 @@ export { createDisabledWorkerScaler, parseWorkerName, WorkerScalingDisabledError
 export type { KillResult, ManagedWorker, WorkerScaler } from "./worker_scaler.ts";
 export { createLocalWorkerScaler, defaultWorkerLocation } from "./local_worker_scaler.ts";
 export type { LocalWorkerScalerOptions } from "./local_worker_scaler.ts";
+export { processCommand } from "./process_command.ts";
+export type { ProcessCommand, ProcessCommandOptions, ProcessRole } from "./process_command.ts";
+export { BUILD_DIR, buildEntry } from "./build_entry.ts";
+export type { BuildEntryOptions, BuiltEntry } from "./build_entry.ts";
 export { DEFAULT_BATCH_COMMAND, MAX_BATCH_COUNT, MAX_DELAY_SECONDS } from "./rest_routes.ts";
 export { CANCELLABLE_STATUSES } from "./cancel_task.ts";
 export type { CancellableStatus } from "./cancel_task.ts";
