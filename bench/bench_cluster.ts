@@ -1,5 +1,5 @@
 // The system under measurement: an embedded PostgreSQL of the bench's own, and TaskMaster's real
-// processes (coordinator, server, workers) started from their main.ts.
+// processes (coordinator, server, workers) run as `npm start` runs them (processCommand: built into .build/).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { applyMigrations, startEmbeddedPostgres } from "../prisma/mod.ts";
+import { processCommand } from "../server/mod.ts";
 
 /** The repository root (processes run from here, as `npm run coordinator` does). */
 export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
@@ -148,7 +149,7 @@ export interface StartOptions {
 }
 
 /**
- * Runs `<folder>/main.ts` with `env` on top of this process's environment (JSON logs, LOG_LEVEL=warn
+ * Runs the process `folder` (its `processCommand`: `.build/<folder>/main.js`) with `env` on top of this process's environment (JSON logs, LOG_LEVEL=warn
  * unless `env` says otherwise), and resolves once `options.ready` says so.
  */
 export async function startSystemProcess(
@@ -156,7 +157,8 @@ export async function startSystemProcess(
   env: Record<string, string>,
   options: StartOptions,
 ): Promise<SystemProcess> {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", `${folder}/main.ts`], {
+  const command = await processCommand(folder, { repoRoot, nodeFlags: options.nodeFlags });
+  const child = spawn(command.file, command.args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

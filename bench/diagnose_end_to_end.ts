@@ -131,7 +131,7 @@ export async function profileCpu(options: EndToEndOptions, dir: string): Promise
   const byPid = new Map(Object.entries(run.pids).map(([name, pid]) => [pid, name]));
   const summaries: Record<string, ProfileSummary> = {};
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
-    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread (tsx adds a loader thread).
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread.
     const [, pid, thread] = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\./.exec(file) ?? [];
     const name = byPid.get(Number(pid)) ?? `pid-${pid}`;
     summaries[thread === "0" ? name : `${name} (thread ${thread})`] = summarizeCpuProfile(join(dir, file), run.window);

@@ -1,9 +1,11 @@
 // Where a process's CPU time went, from a V8 .cpuprofile written by `node --cpu-prof`.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
 }
 
@@ -48,6 +50,25 @@ function areaOf(frame: ProfileNode["callFrame"]): string {
 }
 
 /**
+ * `frame` as in the source: processes run bundles (`.build/<role>/main.js`, processCommand), whose
+ * source map lies beside them (`main.js.map`); a frame in one is moved to the TypeScript file and line
+ * it came from. Other frames, and bundles without a map, are returned as they are.
+ */
+function sourceFrame(frame: ProfileNode["callFrame"], maps: Map<string, SourceMap | null>): ProfileNode["callFrame"] {
+  if (!/^file:.*\/\.build\/.*\.js$/.test(frame.url)) return frame;
+  let map = maps.get(frame.url);
+  if (map === undefined) {
+    const mapPath = `${fileURLToPath(frame.url)}.map`;
+    map = existsSync(mapPath) ? new SourceMap(JSON.parse(readFileSync(mapPath, "utf8"))) : null;
+    maps.set(frame.url, map);
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !("originalSource" in entry)) return frame;
+  const url = pathToFileURL(fileURLToPath(new URL(entry.originalSource, frame.url))).href;
+  return { ...frame, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+}
+
+/**
  * Sums self time by area and by function (sample-weighted by the time deltas), idle excluded. With
  * `window` (microseconds of CLOCK_MONOTONIC, the clock of V8's sample timestamps and of
  * `process.hrtime` in every process of the machine), only samples inside it count: the measurement,
@@ -68,15 +89,17 @@ export function summarizeCpuProfile(path: string, window?: { startUs: number; en
   }
   const areas = new Map<string, number>();
   const functions = new Map<string, number>();
+  const maps = new Map<string, SourceMap | null>();
   let busyUs = 0;
   for (const [id, us] of selfUs) {
     const node = byId.get(id);
     if (!node || node.callFrame.functionName === "(idle)") continue;
     busyUs += us;
-    const area = areaOf(node.callFrame);
+    const frame = sourceFrame(node.callFrame, maps);
+    const area = areaOf(frame);
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const where = node.callFrame.url ? `${node.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(coordinator|worker|server|shared|prisma|proto)\//, "$1/")}:${node.callFrame.lineNumber + 1}` : "";
-    const fn = `${node.callFrame.functionName || "(anonymous)"} ${where}`.trim();
+    const where = frame.url ? `${frame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(coordinator|worker|server|shared|prisma|proto)\//, "$1/")}:${frame.lineNumber + 1}` : "";
+    const fn = `${frame.functionName || "(anonymous)"} ${where}`.trim();
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   }
   const shares = (map: Map<string, number>) =>

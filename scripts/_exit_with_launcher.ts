@@ -1,4 +1,5 @@
-// Preloaded (`node --import tsx --import <this file> <folder>/main.ts`) into every process
+// Preloaded (`node --import .build/scripts/_exit_with_launcher.js .build/<folder>/main.js`, built by
+// processCommand) into every process
 // `npm start` launches. The launcher runs its children in process groups of their own (so a terminal's
 // Ctrl-C reaches only the launcher, which then stops them in order) and gives each an IPC channel:
 // when the launcher dies without stopping them (kill -9), the channel closes and the child stops

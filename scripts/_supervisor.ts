@@ -7,7 +7,8 @@ import type { Logger } from "../shared/mod.ts";
 export interface ChildSpec {
   /** Short name used in logs ("coordinator", "server"). */
   name: string;
-  /** Arguments after `node`. */
+  /** The executable (the Node binary) and its arguments: a `processCommand` (server/mod.ts). */
+  file: string;
   args: string[];
   cwd: string;
   env: Record<string, string | undefined>;
@@ -50,7 +51,7 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 }
 
 /**
- * Starts `node <args>` in a process group of its own with an IPC channel, relays its output, and
+ * Starts `file <args>` in a process group of its own with an IPC channel, relays its output, and
  * restarts it after a jittered, growing delay whenever it exits unless {@linkcode Supervised.stop}
  * asked it to. A process that exits before its first ready line is not restarted: `firstReady`
  * rejects with its last lines instead (a configuration error does not get better by retrying).
@@ -85,7 +86,7 @@ export function supervise(spec: ChildSpec, options: SuperviseOptions): Supervise
 
   const start = () => {
     const startedAt = Date.now();
-    const current = spawn(process.execPath, spec.args, {
+    const current = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,

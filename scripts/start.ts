@@ -3,17 +3,19 @@
 // 1. Settings are parsed once. The database is DATABASE_URL, else POSTGRES_*, else an embedded
 //    PostgreSQL (data in .data/postgres, kept between runs) on EMBEDDED_PG_PORT.
 // 2. Migrations are applied.
-//    The dashboard is built into web/dist on the first run (npm run build:web).
-// 3. coordinator/main.ts, then server/main.ts run as child processes (the server starts WORKERS local
-//    workers through its scaler). Their log lines are re-printed with a prefix (JSON stays JSON when
-//    stdout is not a terminal). Once both log `{"msg":"ready"}`, where to look is printed.
+//    The dashboard is built into web/dist on the first run (npm run build:web), and the coordinator,
+//    server and worker into .build/ when missing or older than their sources (processCommand).
+// 3. coordinator, then server run as child processes on plain node, from .build/ (the server starts
+//    WORKERS local workers, also from .build/, through its scaler). Their log lines are re-printed
+//    with a prefix (JSON stays JSON when stdout is not a terminal). Once both log `{"msg":"ready"}`,
+//    where to look is printed.
 // 4. A child that crashes is restarted after a short jittered delay (try `kill -9` on the coordinator).
 // 5. Ctrl-C / SIGTERM: server first (it drains its workers), then the coordinator; SIGKILL whatever is
 //    left after 20 s; then the embedded PostgreSQL if this run started it. Exit code 0.
-import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { boolSetting, intSetting, portSetting } from "../shared/mod.ts";
 import { applyMigrations } from "../prisma/mod.ts";
+import { BUILD_DIR, type ProcessCommand, processCommand, type ProcessRole } from "../server/mod.ts";
 import { cliSettings, parseSettingsOrExit } from "./_cli.ts";
 import { buildDashboardIfMissing } from "./_dashboard.ts";
 import { type LaunchDatabase, openLaunchDatabase, repoRoot } from "./_database.ts";
@@ -95,12 +97,22 @@ process.on("uncaughtException", (error) => {
   void shutdown(1, "launcher error");
 });
 
-function spawnProcess(name: "coordinator" | "server", env: Record<string, string>): Supervised {
-  const preload = pathToFileURL(`${repoRoot}scripts/_exit_with_launcher.ts`).href;
+/** How the launcher runs `role`: built, with the preload that stops it when the launcher dies. */
+function commandFor(role: ProcessRole): Promise<ProcessCommand> {
+  return processCommand(role, {
+    repoRoot,
+    // Only the launcher's own children (the server's workers stop with the server: worker/main.ts).
+    preload: role === "worker" ? [] : ["scripts/_exit_with_launcher.ts"],
+    onBuilt: (built) => log.info(`built ${built.entry} into ${BUILD_DIR}/ (${built.reason})`),
+  });
+}
+
+function spawnProcess(name: "coordinator" | "server", command: ProcessCommand, env: Record<string, string>): Supervised {
   const child = supervise(
     {
       name,
-      args: ["--import", "tsx", "--import", preload, `${name}/main.ts`],
+      file: command.file,
+      args: command.args,
       cwd: repoRoot,
       env: { ...process.env, ...env, LOG_FORMAT: "json" },
     },
@@ -182,6 +194,9 @@ async function main(): Promise<void> {
     npmCli: process.env["npm_execpath"],
     signal: startAborted.signal,
   });
+  // The processes build (when missing or stale) meanwhile too; the worker for the server's scaler.
+  const commandsBuilt = Promise.all([commandFor("coordinator"), commandFor("server"), commandFor("worker")]);
+  commandsBuilt.catch(() => {}); // awaited below, after the database (whose failure is reported first)
   databaseStarting = openLaunchDatabase(settings, process.env, log);
   database = await databaseStarting;
   if (shuttingDown) return;
@@ -192,10 +207,11 @@ async function main(): Promise<void> {
   if (shuttingDown) return;
 
   await dashboardBuilt;
+  const [coordinatorCommand, serverCommand] = await commandsBuilt;
   if (shuttingDown) return;
 
   const shared = { DATABASE_URL: database.url };
-  const coordinator = spawnProcess("coordinator", {
+  const coordinator = spawnProcess("coordinator", coordinatorCommand, {
     ...shared,
     COORDINATOR_PORT: process.env["COORDINATOR_PORT"] || `:${settings.COORDINATOR_PORT}`,
   });
@@ -203,7 +219,7 @@ async function main(): Promise<void> {
   const coordinatorPort = Number(coordinatorReady["port"] ?? settings.COORDINATOR_PORT);
   if (shuttingDown) return;
 
-  const server = spawnProcess("server", {
+  const server = spawnProcess("server", serverCommand, {
     ...shared,
     SCHEDULER_PORT: process.env["SCHEDULER_PORT"] || `:${settings.SCHEDULER_PORT}`,
     WORKERS: String(settings.WORKERS),

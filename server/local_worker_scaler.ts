@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import type { LogFields, Logger, LogLevel } from "../shared/mod.ts";
+import type { ProcessCommand } from "./process_command.ts";
 import { workerName } from "./_views.ts";
 import {
   parseWorkerName,
@@ -13,9 +13,9 @@ import {
 
 /** Options for {@linkcode createLocalWorkerScaler}. */
 export interface LocalWorkerScalerOptions {
-  /** The worker's entry file (`<repo>/worker/main.ts`). */
-  workerEntry: string;
-  /** Working directory of the children (the repository root, where `tsx` resolves). */
+  /** What runs a worker: `processCommand("worker")` (the built worker/main.ts). */
+  workerCommand: ProcessCommand;
+  /** Working directory of the children (the repository root: HANDLER_MODULES paths are relative to it). */
   cwd: string;
   /** What workers connect to (their COORDINATOR). */
   coordinator: string;
@@ -30,8 +30,6 @@ export interface LocalWorkerScalerOptions {
   activity?: (level: "info" | "success" | "error", msg: string) => void;
   /** How long a SIGTERM'd worker may drain before SIGKILL. Default 40000 (worker DRAIN_TIMEOUT_MS 30000 + margin). */
   stopTimeoutMs?: number;
-  /** The Node binary. Default `process.execPath`. */
-  nodePath?: string;
   /**
    * Replacing workers that exit on their own: the delay before the first replacement (`initialMs`,
    * default 1000), doubling for each further exit in a row up to `maxMs` (default 30000), jittered
@@ -75,7 +73,7 @@ function replacementDelayMs(restarts: number, initialMs: number, maxMs: number, 
 
 /**
  * A {@linkcode WorkerScaler} that runs workers as child processes of this server:
- * `node --import tsx <worker/main.ts>` with an explicit WORKER_ID (a random uint32, so "Worker-<id>" names
+ * `workerCommand` (`node .build/worker/main.js`) with an explicit WORKER_ID (a random uint32, so "Worker-<id>" names
  * a pid), COORDINATOR, JSON logs re-logged with worker_id, and an IPC channel: nothing is sent on it,
  * but when the server dies (even by SIGKILL) it closes and the worker drains and exits (worker/main.ts
  * listens for "disconnect"), so no orphan outlives the server.
@@ -155,7 +153,7 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
    */
   const start = async (replacing?: { replaces: ManagedWorker; restarts: number }): Promise<void> => {
     const id = newId();
-    const proc = spawn(options.nodePath ?? process.execPath, ["--import", "tsx", options.workerEntry], {
+    const proc = spawn(options.workerCommand.file, options.workerCommand.args, {
       cwd: options.cwd,
       env: {
         ...options.env,
@@ -314,13 +312,5 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
       for (const child of all) stop(child);
       await Promise.all(all.map((c) => c.exited));
     },
-  };
-}
-
-/** `<repo>/worker/main.ts` and `<repo>`, for a server started from this repository. */
-export function defaultWorkerLocation(): { workerEntry: string; cwd: string } {
-  return {
-    workerEntry: fileURLToPath(new URL("../worker/main.ts", import.meta.url)),
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
   };
 }

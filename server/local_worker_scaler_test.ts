@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase, type TestDb } from "../prisma/testing.ts";
-import { createLocalWorkerScaler, defaultWorkerLocation } from "./local_worker_scaler.ts";
+import { repoRoot } from "./build_entry.ts";
+import { createLocalWorkerScaler } from "./local_worker_scaler.ts";
 import { markWorkerOffline, workerExists } from "./mark_worker_offline.ts";
 import { captureLogger, postJson, startTestServer, type TestServer } from "./testing.ts";
+import { processCommand } from "./process_command.ts";
 import type { WorkerScaler } from "./worker_scaler.ts";
+
+/** Workers run as the server runs them: the built worker/main.ts, from the repository root. */
+const workerLocation = { workerCommand: await processCommand("worker"), cwd: repoRoot };
 
 function alive(pid: number): boolean {
   try {
@@ -34,7 +39,7 @@ describe("createLocalWorkerScaler() with real worker processes", () => {
   beforeAll(async () => {
     db = await useTestDatabase();
     scaler = createLocalWorkerScaler({
-      ...defaultWorkerLocation(),
+      ...workerLocation,
       // No coordinator there: workers must start and say ready anyway.
       coordinator: "127.0.0.1:1",
       env: { ...process.env, WORKER_SCALER: "local", POOL_SIZE: "2", HEARTBEAT_INTERVAL_MS: "1000" },
@@ -103,7 +108,7 @@ describe("createLocalWorkerScaler() keeps the count: workers that exit on their 
   /** A scaler whose backoff is exact (no jitter): 300 ms, 600 ms, 1200 ms ..., starting over after 3 s of running. */
   function scalerWith(restartBackoff: { initialMs: number; maxMs: number; resetAfterMs: number }): WorkerScaler {
     const scaler = createLocalWorkerScaler({
-      ...defaultWorkerLocation(),
+      ...workerLocation,
       coordinator: "127.0.0.1:1",
       env: { ...process.env, POOL_SIZE: "1", HEARTBEAT_INTERVAL_MS: "1000" },
       log,
@@ -228,7 +233,7 @@ describe("the REST API with the local scaler", () => {
     const { log } = captureLogger();
     const db = await useTestDatabase();
     scaler = createLocalWorkerScaler({
-      ...defaultWorkerLocation(),
+      ...workerLocation,
       coordinator: "127.0.0.1:1",
       env: { ...process.env },
       log,

@@ -18,7 +18,8 @@ import {
   createDisabledWorkerScaler,
   createLocalWorkerScaler,
   createServer,
-  defaultWorkerLocation,
+  processCommand,
+  type ProcessCommand,
   type WorkerScaler,
 } from "./mod.ts";
 import { markWorkerOffline, workerExists } from "./mark_worker_offline.ts";
@@ -94,6 +95,17 @@ const prisma = createPrismaClient(databaseUrl, {
 const coordinator = settings.COORDINATOR_ADDRESS ?? settings.COORDINATOR ?? "localhost:8080";
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
+/** How local workers run (built now if missing or stale, so a build error stops the server at start). */
+let localWorkerCommand: ProcessCommand | undefined;
+if (settings.WORKER_SCALER === "local") {
+  try {
+    localWorkerCommand = await processCommand("worker");
+  } catch (error) {
+    log.error("cannot build the worker for WORKER_SCALER=local", { error: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+}
+
 let activity: ((level: "info" | "success" | "error", msg: string) => void) | undefined;
 /** Workers the database knows, for the docker and kubernetes scalers to find them by IP. */
 const knownWorkers = async (): Promise<KnownWorker[]> =>
@@ -133,9 +145,10 @@ try {
         log: scalerLog,
         activity: (level, msg) => activity?.(level, msg),
       })
-    : settings.WORKER_SCALER === "local"
+    : localWorkerCommand
     ? createLocalWorkerScaler({
-        ...defaultWorkerLocation(),
+        workerCommand: localWorkerCommand,
+        cwd: repoRoot,
         coordinator,
         env: process.env,
         log: scalerLog,

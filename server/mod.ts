@@ -26,7 +26,7 @@ export type {
 } from "./event_hub.ts";
 export { createDisabledWorkerScaler, parseWorkerName, WorkerScalingDisabledError } from "./worker_scaler.ts";
 export type { KillResult, ManagedWorker, WorkerScaler } from "./worker_scaler.ts";
-export { createLocalWorkerScaler, defaultWorkerLocation } from "./local_worker_scaler.ts";
+export { createLocalWorkerScaler } from "./local_worker_scaler.ts";
 export type { LocalWorkerScalerOptions } from "./local_worker_scaler.ts";
 export { processCommand } from "./process_command.ts";
 export type { ProcessCommand, ProcessCommandOptions, ProcessRole } from "./process_command.ts";

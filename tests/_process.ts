@@ -1,6 +1,7 @@
 // Spawning TaskMaster's real processes for integration tests. Private to tests/.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { processCommand } from "../server/mod.ts";
 
 /** Repository root. */
 export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
@@ -25,15 +26,17 @@ export interface RunningProcess {
 const running = new Set<RunningProcess>();
 
 /**
- * Starts `<folder>/main.ts` (coordinator, worker or server) as a real process with `env` on top of
- * this one's, forces JSON logs, and resolves once it logs `{"msg":"ready",...}`.
+ * Starts `<folder>/main.ts` (coordinator, worker or server) as a real process, the way `npm start` and
+ * the image run it ({@linkcode processCommand}: the built `.build/<folder>/main.js` on plain node),
+ * with `env` on top of this one's, forces JSON logs, and resolves once it logs `{"msg":"ready",...}`.
  */
 export async function startProcess(
   folder: "coordinator" | "worker" | "server",
   env: Record<string, string>,
   options: { readyTimeoutMs?: number; name?: string } = {},
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${folder}/main.ts`], {
+  const command = await processCommand(folder, { repoRoot });
+  const child = spawn(command.file, command.args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,6 +1,7 @@
 // `npm start`, as a user runs it: the launcher with an embedded PostgreSQL of its own, then the seed's
 // curl example, Ctrl-C, and a second start that finds the earlier task.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +57,30 @@ async function launch(): Promise<Launch> {
   return { child, lines, exited };
 }
 
+/** The command lines (argv) of every process below `pid`, children first (Linux: /proc). */
+function descendants(pid: number): string[][] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const below = (parent: number): number[] =>
+    [...parentOf].filter(([, ppid]) => ppid === parent).flatMap(([child]) => [child, ...below(child)]);
+  return below(pid).flatMap((child) => {
+    try {
+      return [readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").slice(0, -1)];
+    } catch {
+      return [];
+    }
+  });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -104,6 +129,18 @@ describe("npm start", () => {
     expect(done["started_at"]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     const workers = (await (await fetch(`${base}/api/workers`)).json()) as unknown[];
     expect(workers).toHaveLength(2);
+
+    // What runs: the built JavaScript on plain node, without tsx (the Dockerfile runs the same files).
+    const built = (path: string) => join(repoRoot, ".build", path);
+    const preload = `file://${built("scripts/_exit_with_launcher.js")}`;
+    const taskmaster = descendants(first.child.pid!).filter((argv) => argv.some((arg) => /\/main\.[jt]s$/.test(arg)));
+    expect(taskmaster.map((argv) => argv.slice(1)).sort()).toEqual([
+      ["--import", preload, built("coordinator/main.js")],
+      ["--import", preload, built("server/main.js")],
+      [built("worker/main.js")],
+      [built("worker/main.js")],
+    ]);
+    expect(taskmaster.every((argv) => argv[0] === process.execPath)).toBe(true);
 
     // Every pid the launcher's children reported, to check none survives the stop.
     const pids = new Set(first.lines.map((l) => l["pid"]).filter((p): p is number => typeof p === "number"));
