@@ -1,10 +1,21 @@
 // Spawning TaskMaster's real processes for integration tests. Private to tests/.
 import { type ChildProcess, spawn } from "node:child_process";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processCommand } from "../server/mod.ts";
+import { processCommand, type ProcessRole } from "../server/mod.ts";
 
 /** Repository root. */
 export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The command line that runs `role` in the Docker image (WORKDIR = the repository): `npm start`'s,
+ * from {@linkcode processCommand}, with `node` and paths relative to the repository, as the Dockerfile,
+ * docker-compose.yml and deploy/kubernetes must spell it (`node .build/worker/main.js`).
+ */
+export async function imageCommand(role: ProcessRole): Promise<string[]> {
+  const { args } = await processCommand(role, { repoRoot });
+  return ["node", ...args.map((arg) => (arg.startsWith(repoRoot) ? relative(repoRoot, arg) : arg))];
+}
 
 /** A process started by {@linkcode startProcess}. */
 export interface RunningProcess {

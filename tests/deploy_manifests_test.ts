@@ -17,7 +17,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
-import { repoRoot } from "./_process.ts";
+import { imageCommand, repoRoot } from "./_process.ts";
 
 const dir = join(repoRoot, "deploy", "kubernetes");
 const KEY = "apiVersion/kind";
@@ -86,15 +86,15 @@ describe(`deploy/kubernetes (${KEY} checked against the kubernetes-models and KE
     expect([...kustomization.resources].sort()).toEqual([...files].sort());
   });
 
-  it("runs server, coordinator and worker Deployments from the one image, each selector matching its template's labels", () => {
-    for (const role of ["server", "coordinator", "worker"]) {
+  it("runs server, coordinator and worker Deployments from the one image as npm start does, each selector matching its template's labels", async () => {
+    for (const role of ["server", "coordinator", "worker"] as const) {
       const d = find("Deployment", `taskmaster-${role}`);
       for (const [k, v] of Object.entries(d.spec.selector.matchLabels as Record<string, string>)) {
         expect(d.spec.template.metadata.labels[k], `${role} ${k}`).toBe(v);
       }
       const c = containerOf(d);
       expect(c.image).toBe("taskmaster");
-      expect(c.command.join(" ")).toBe(`node --import tsx ${role}/main.ts`);
+      expect(c.command).toEqual(await imageCommand(role));
       expect(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, role).toBeTruthy();
       expect(d.spec.template.spec.securityContext.runAsNonRoot, role).toBe(true);
     }

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import * as yaml from "yaml";
-import { repoRoot } from "./_process.ts";
+import { imageCommand, repoRoot } from "./_process.ts";
 
 interface Service {
   group_add?: string[];
@@ -108,13 +108,15 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("runs every role from the one image, each with a main.ts that exists and a restart policy", () => {
-    for (const name of ["coordinator", "server", "worker"]) {
+  it("runs every role from the one image as npm start does (its built main.ts), with a restart policy", async () => {
+    for (const name of ["coordinator", "server", "worker"] as const) {
       const s = service(name);
       expect(s.build).toBe(".");
       expect(s.restart).toBe("unless-stopped");
-      expect(commandOf(s)).toContain(`node --import tsx ${name}/main.ts`);
-      expect(existsSync(join(repoRoot, name, "main.ts"))).toBe(true);
+      const command = (await imageCommand(name)).join(" ");
+      expect(command).toBe(`node .build/${name}/main.js`);
+      if (name === "worker") expect(commandOf(s)).toMatch(new RegExp(` exec ${command}$`));
+      else expect(s.command).toEqual(await imageCommand(name));
     }
   });
 
@@ -167,10 +169,13 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 
-  it("builds the dashboard with npm run build:web before dropping dev dependencies", () => {
+  it("builds the dashboard and the processes before dropping dev dependencies, and runs the built server", async () => {
     const dockerfile = read("Dockerfile");
-    expect(JSON.parse(read("package.json")).scripts["build:web"]).toBeDefined();
-    expect(dockerfile).toMatch(/^RUN npm run --if-present build:web && npm prune --omit=dev/m);
+    const scripts = JSON.parse(read("package.json")).scripts as Record<string, string>;
+    expect(scripts["build:web"]).toBeDefined();
+    expect(scripts["build"]).toBe("tsx scripts/build.ts");
+    expect(dockerfile).toMatch(/^RUN npm run --if-present build:web && npm run build && npm prune --omit=dev/m);
+    expect(JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "null")).toEqual(await imageCommand("server"));
   });
 
   it("has a health check for each role, chosen by TASKMASTER_ROLE", () => {
@@ -184,7 +189,7 @@ describe("Dockerfile", () => {
 
   it("keeps local files and secrets out of the build context", () => {
     const ignored = read(".dockerignore").split("\n").map((l) => l.trim());
-    for (const entry of ["node_modules", ".git", ".env", ".data", "web/dist", "prisma/_generated", "proto/_generated"]) {
+    for (const entry of ["node_modules", ".git", ".env", ".data", "web/dist", ".build", "prisma/_generated", "proto/_generated"]) {
       expect(ignored, entry).toContain(entry);
     }
   });
