@@ -36,12 +36,13 @@ async function firstLineWith(
 }
 
 describe("processCommand()", () => {
-  it("runs a role's built main.ts on plain node, after the given flags and preloads", async () => {
-    const command = await processCommand("coordinator", { nodeFlags: ["--max-old-space-size=300"], preload: ["scripts/_exit_with_launcher.ts"] });
+  it("runs a role's built main.ts on plain node, after the given flags, the role's V8 flags and preloads", async () => {
+    const command = await processCommand("coordinator", { nodeFlags: ["--cpu-prof"], preload: ["scripts/_exit_with_launcher.ts"] });
     expect(command).toEqual({
       file: process.execPath,
       args: [
-        "--max-old-space-size=300",
+        "--cpu-prof",
+        "--max-semi-space-size=2",
         "--import",
         pathToFileURL(join(repoRoot, ".build", "scripts", "_exit_with_launcher.js")).href,
         join(repoRoot, ".build", "coordinator", "main.js"),

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "../prisma/testing.ts";
 import { eventually, repoRoot } from "./_process.ts";
@@ -112,7 +113,7 @@ afterAll(async () => {
 });
 
 describe("npm start", () => {
-  test("runs the whole system, stops cleanly on Ctrl-C, and a second start finds the earlier task", async () => {
+  test("runs the whole system built, stops cleanly on Ctrl-C, and a second start finds the earlier task", async () => {
     const base = `http://127.0.0.1:${env["SCHEDULER_PORT"]}`;
     const first = await launch();
     const scheduled = await fetch(`${base}/schedule`, {
@@ -132,13 +133,13 @@ describe("npm start", () => {
 
     // What runs: the built JavaScript on plain node, without tsx (the Dockerfile runs the same files).
     const built = (path: string) => join(repoRoot, ".build", path);
-    const preload = `file://${built("scripts/_exit_with_launcher.js")}`;
+    const preload = pathToFileURL(built("scripts/_exit_with_launcher.js")).href;
     const taskmaster = descendants(first.child.pid!).filter((argv) => argv.some((arg) => /\/main\.[jt]s$/.test(arg)));
     expect(taskmaster.map((argv) => argv.slice(1)).sort()).toEqual([
-      ["--import", preload, built("coordinator/main.js")],
       ["--import", preload, built("server/main.js")],
-      [built("worker/main.js")],
-      [built("worker/main.js")],
+      ["--max-semi-space-size=2", "--import", preload, built("coordinator/main.js")],
+      ["--max-semi-space-size=2", built("worker/main.js")],
+      ["--max-semi-space-size=2", built("worker/main.js")],
     ]);
     expect(taskmaster.every((argv) => argv[0] === process.execPath)).toBe(true);
 
