@@ -2,7 +2,14 @@ import * as grpc from "@grpc/grpc-js";
 import { CHANNELS, listenForNotifications, type SqlClient } from "../prisma/mod.ts";
 import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
-import { assignClaimedTasks, claimAndAssignDueTasks, type ClaimedTask, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import {
+  type AssignedTask,
+  assignClaimedTasks,
+  claimAndAssignDueTasks,
+  type ClaimedTask,
+  claimDueTasks,
+  releaseClaimedTasks,
+} from "./claim_due_tasks.ts";
 import { z } from "zod";
 import {
   completeTasks,
@@ -128,6 +135,48 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (ms !== null && !closed) dueTimer = setTimeout(() => wake(), Math.min(ms + 5, safetyPollMs));
   };
 
+  /**
+   * Claims up to `limit` due tasks, binds each to a worker and sends them; returns how many were
+   * claimed. When every worker can run every task, one statement claims and binds; otherwise the
+   * claim comes first and placement looks at each task's command.
+   */
+  const claimAndBind = async (limit: number): Promise<number> => {
+    const exclude = registry.blockedCommands();
+    const plan = registry.slotPlan(limit);
+    let assigned: AssignedTask[];
+    let claimed: number;
+    if (plan) {
+      assigned = await claimAndAssignDueTasks(db, { coordinatorId, workers: plan, leaseMs, excludeCommands: exclude });
+      claimed = assigned.length;
+      registry.planUsed(plan, claimed);
+      mayHaveDue = claimed === limit || exclude.length > 0;
+      if (claimed > 0) options.onFaultPoint?.("after_claim");
+      for (const task of assigned) registry.hold(task.workerId, task.id, task.attempt);
+    } else {
+      mayHaveDue = true; // placement depends on commands here: keep looking when slots free
+      const tasks = await claimDueTasks(db, { coordinatorId, limit, leaseMs, excludeCommands: exclude });
+      claimed = tasks.length;
+      if (claimed === 0) return 0;
+      options.onFaultPoint?.("after_claim");
+      const { placed, unplaced } = registry.place(tasks);
+      await releaseClaimedTasks(db, coordinatorId, unplaced);
+      assigned = placed.map(({ task, worker }) => ({ ...task, workerId: worker.id }));
+      await assignClaimedTasks(db, coordinatorId, assigned.map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: t.workerId })));
+    }
+    const byWorker = new Map<number, ClaimedTask[]>();
+    for (const task of assigned) {
+      const tasks = byWorker.get(task.workerId);
+      if (tasks) tasks.push(task);
+      else byWorker.set(task.workerId, [task]);
+    }
+    for (const [workerId, tasks] of byWorker) {
+      const worker = registry.get(workerId);
+      if (worker) sendTasks(worker, tasks);
+      else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, false);
+    }
+    return claimed;
+  };
+
   const dispatchLoop = async () => {
     do {
       wakeAgain = false;
@@ -135,62 +184,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         const free = registry.freeSlots();
         if (free === 0) continue;
         const limit = Math.min(free, claimBatchSize);
-        const plan = registry.slotPlan(limit);
-        if (plan) {
-          // Every worker can run every task: claim and bind in one statement.
-          const exclude = registry.blockedCommands();
-          const assigned = await claimAndAssignDueTasks(db, { coordinatorId, workers: plan, leaseMs, excludeCommands: exclude });
-          registry.planUsed(plan, assigned.length);
-          mayHaveDue = assigned.length === limit || exclude.length > 0;
-          if (assigned.length === limit) wakeAgain = true;
-          if (assigned.length === 0) {
-            await armDueTimer();
-            continue;
-          }
-          options.onFaultPoint?.("after_claim");
-          const byWorker = new Map<number, ClaimedTask[]>();
-          for (const task of assigned) {
-            registry.hold(task.workerId, task.id, task.attempt);
-            byWorker.set(task.workerId, [...(byWorker.get(task.workerId) ?? []), task]);
-          }
-          for (const [workerId, tasks] of byWorker) {
-            const worker = registry.get(workerId);
-            if (worker) sendTasks(worker, tasks);
-            else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, false);
-          }
-          if (assigned.length < limit) await armDueTimer();
-          continue;
-        }
-        mayHaveDue = true; // placement depends on commands here: keep looking when slots free
-        const claimed = await claimDueTasks(db, {
-          coordinatorId,
-          limit,
-          leaseMs,
-          excludeCommands: registry.blockedCommands(),
-        });
-        if (claimed.length === limit) wakeAgain = true;
-        if (claimed.length === 0) {
-          await armDueTimer();
-          continue;
-        }
-        options.onFaultPoint?.("after_claim");
-        const { placed, unplaced } = registry.place(claimed);
-        await releaseClaimedTasks(db, coordinatorId, unplaced);
-        await assignClaimedTasks(
-          db,
-          coordinatorId,
-          placed.map(({ task, worker }) => ({ taskId: task.id, attempt: task.attempt, workerId: worker.id })),
-        );
-        const byWorker = new Map<number, { worker: (typeof placed)[number]["worker"]; tasks: ClaimedTask[] }>();
-        for (const { task, worker } of placed) {
-          const entry = byWorker.get(worker.id) ?? { worker, tasks: [] };
-          entry.tasks.push(task);
-          byWorker.set(worker.id, entry);
-        }
-        for (const { worker, tasks } of byWorker.values()) sendTasks(worker, tasks);
+        if ((await claimAndBind(limit)) === limit) wakeAgain = true;
         // The queue of due tasks is empty for now: wake for the next future one (after sending, so
         // an idle system's dispatch does not wait on this query).
-        if (claimed.length < limit) await armDueTimer();
+        else await armDueTimer();
       } catch (error) {
         log.error("dispatch failed; will retry", { error: String(error) });
         await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
