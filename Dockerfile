@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every TaskMaster role (server with the built dashboard, coordinator, worker, and the
 # one-shot migration); docker-compose.yml and deploy/kubernetes pick the command per role:
-#   node .build/server/main.js | node --max-semi-space-size=2 .build/coordinator/main.js (or worker)
+#   node .build/server/main.js | .build/coordinator/main.js | --max-semi-space-size=2 .build/worker/main.js
 #   npm run db:migrate          (the V8 flags are processCommand's, server/process_command.ts)
 # The processes run compiled JavaScript on plain node (`npm run build`, as `npm start` runs them):
 # no TypeScript loader in the process, which saves ~30 MB in each.

@@ -27,15 +27,16 @@ export interface ProcessCommandOptions extends Pick<BuildEntryOptions, "repoRoot
 }
 
 /**
- * V8 flags of each role. A young generation capped at 2 MB per semi-space (V8's default grows it to
- * 16 MB) trims the peak under load, where objects live for one batch; measured with 3 workers and
- * 20,000 tasks (8 runs each, medians): coordinator 200 → 184 MB, worker 120 → 112 MB, for ~5-10% more
- * CPU in those processes and no throughput change that the runs could tell from noise.
- * `--optimize-for-size` went further (coordinator 160, worker 77 MB) but cost 30-45% more CPU in
- * both; `--max-semi-space-size=1` raised the coordinator's peak (more promoted to the old generation).
+ * V8 flags of each role. The worker's young generation is capped at 2 MB per semi-space (V8 grows it
+ * to 16 MB): under load, where its objects live for one batch, that trims its peak RSS. Measured with
+ * 3 workers and 20,000 tasks, medians of 4 runs each: worker 118 → 112 MB (every run 111-113, against
+ * 115-123 without: the 120 MB target held by a margin), for ~9% more worker CPU and no throughput
+ * change the runs could tell from noise. The coordinator gains as much (138 → 104 MB) but is far
+ * below its 200 MB target without it, so it does not pay there the ~10% CPU it costs.
+ * `--optimize-for-size` went further (worker 77 MB) at 30-45% more CPU.
  */
 const ROLE_NODE_FLAGS: Record<ProcessRole, readonly string[]> = {
-  coordinator: ["--max-semi-space-size=2"],
+  coordinator: [],
   server: [],
   worker: ["--max-semi-space-size=2"],
 };

@@ -37,7 +37,7 @@ async function firstLineWith(
 
 describe("processCommand()", () => {
   it("runs a role's built main.ts on plain node, after the given flags, the role's V8 flags and preloads", async () => {
-    const command = await processCommand("coordinator", { nodeFlags: ["--cpu-prof"], preload: ["scripts/_exit_with_launcher.ts"] });
+    const command = await processCommand("worker", { nodeFlags: ["--cpu-prof"], preload: ["scripts/_exit_with_launcher.ts"] });
     expect(command).toEqual({
       file: process.execPath,
       args: [
@@ -45,7 +45,7 @@ describe("processCommand()", () => {
         "--max-semi-space-size=2",
         "--import",
         pathToFileURL(join(repoRoot, ".build", "scripts", "_exit_with_launcher.js")).href,
-        join(repoRoot, ".build", "coordinator", "main.js"),
+        join(repoRoot, ".build", "worker", "main.js"),
       ],
     });
   });

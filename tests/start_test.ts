@@ -136,8 +136,8 @@ describe("npm start", () => {
     const preload = pathToFileURL(built("scripts/_exit_with_launcher.js")).href;
     const taskmaster = descendants(first.child.pid!).filter((argv) => argv.some((arg) => /\/main\.[jt]s$/.test(arg)));
     expect(taskmaster.map((argv) => argv.slice(1)).sort()).toEqual([
+      ["--import", preload, built("coordinator/main.js")],
       ["--import", preload, built("server/main.js")],
-      ["--max-semi-space-size=2", "--import", preload, built("coordinator/main.js")],
       ["--max-semi-space-size=2", built("worker/main.js")],
       ["--max-semi-space-size=2", built("worker/main.js")],
     ]);
