@@ -9,16 +9,21 @@ beforeEach(async () => void (await db.prisma.task.deleteMany()));
 
 const past = (s: number) => new Date(Date.now() - s * 1000);
 
+/** Three due tasks (claim order: new-high, old-low, mid-low) and one an hour ahead. */
+async function createMixedTasks(): Promise<void> {
+  await db.prisma.task.createMany({
+    data: [
+      { command: "old-low", scheduledAt: past(60), priority: 0 },
+      { command: "new-high", scheduledAt: past(1), priority: 5 },
+      { command: "mid-low", scheduledAt: past(30), priority: 0 },
+      { command: "future", scheduledAt: new Date(Date.now() + 3_600_000), priority: 100 },
+    ],
+  });
+}
+
 describe("claimDueTasks()", () => {
   test("claims due tasks by priority then oldest scheduled_at, and never future ones", async () => {
-    await db.prisma.task.createMany({
-      data: [
-        { command: "old-low", scheduledAt: past(60), priority: 0 },
-        { command: "new-high", scheduledAt: past(1), priority: 5 },
-        { command: "mid-low", scheduledAt: past(30), priority: 0 },
-        { command: "future", scheduledAt: new Date(Date.now() + 3_600_000), priority: 100 },
-      ],
-    });
+    await createMixedTasks();
     const claimed = await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 10, leaseMs: 30_000 });
     expect(claimed.map((t) => t.command)).toEqual(["new-high", "old-low", "mid-low"]);
     expect(claimed.every((t) => t.attempt === 1)).toBe(true);
@@ -87,14 +92,7 @@ describe("releaseClaimedTasks()", () => {
 
 describe("claimAndAssignDueTasks()", () => {
   test("claims in priority order, binds the n-th task to the n-th worker and opens each attempt, in one statement", async () => {
-    await db.prisma.task.createMany({
-      data: [
-        { command: "old-low", scheduledAt: past(60), priority: 0 },
-        { command: "new-high", scheduledAt: past(1), priority: 5 },
-        { command: "mid-low", scheduledAt: past(30), priority: 0 },
-        { command: "future", scheduledAt: new Date(Date.now() + 3_600_000), priority: 100 },
-      ],
-    });
+    await createMixedTasks();
     const assigned = await claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: [7, 8, 7, 8, 7], leaseMs: 30_000 });
     expect(assigned.map((t) => [t.command, t.workerId, t.attempt])).toEqual([
       ["new-high", 7, 1],
