@@ -1,6 +1,7 @@
 import type { Logger } from "../shared/mod.ts";
 import { workerName } from "./_views.ts";
 import { type ApiEndpoint, apiCall, hostOf } from "./_scaler_http.ts";
+import { managedWorkersOf } from "./_scaler_instances.ts";
 import {
   parseWorkerName,
   WorkerScalingDisabledError,
@@ -105,27 +106,12 @@ export function createDockerWorkerScaler(options: DockerWorkerScalerOptions): Wo
 
   const refresh = async (): Promise<ContainerSummary[]> => {
     const [all, known] = await Promise.all([containers(), options.knownWorkers()]);
-    const byHost = new Map(known.map((w) => [hostOf(w.address), w]));
     const running = all.filter((c) => c.State === "running");
-    snapshot = running.flatMap((c) => {
-      const worker = ipsOf(c)
-        .map((ip) => byHost.get(ip))
-        .find((w) => w !== undefined);
-      if (!worker) return [];
-      return [
-        {
-          id: worker.id,
-          name: workerName(worker.id),
-          pid: 0,
-          startedAt: new Date((c.Created ?? 0) * 1000).toISOString(),
-          ready: true,
-          address: worker.address,
-          stopping: false,
-          restarts: 0,
-          instance: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
-        },
-      ];
-    });
+    snapshot = managedWorkersOf(running, known, (c) => ({
+      ips: ipsOf(c),
+      startedAt: new Date((c.Created ?? 0) * 1000).toISOString(),
+      instance: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
+    }));
     return all;
   };
 

@@ -1,6 +1,7 @@
 import type { Logger } from "../shared/mod.ts";
 import { workerName } from "./_views.ts";
 import { type ApiEndpoint, apiCall, hostOf } from "./_scaler_http.ts";
+import { managedWorkersOf } from "./_scaler_instances.ts";
 import type { KnownWorker } from "./docker_worker_scaler.ts";
 import {
   parseWorkerName,
@@ -78,26 +79,11 @@ export function createKubernetesWorkerScaler(options: KubernetesWorkerScalerOpti
 
   const refresh = async () => {
     const [running, known] = await Promise.all([pods(), options.knownWorkers()]);
-    const byHost = new Map(known.map((w) => [hostOf(w.address), w]));
-    snapshot = running.flatMap((p) => {
-      const worker = ipsOf(p)
-        .map((ip) => byHost.get(ip))
-        .find((w) => w !== undefined);
-      if (!worker) return [];
-      return [
-        {
-          id: worker.id,
-          name: workerName(worker.id),
-          pid: 0,
-          startedAt: p.metadata?.creationTimestamp ?? new Date(0).toISOString(),
-          ready: true,
-          address: worker.address,
-          stopping: false,
-          restarts: 0,
-          instance: p.metadata?.name ?? "",
-        },
-      ];
-    });
+    snapshot = managedWorkersOf(running, known, (p) => ({
+      ips: ipsOf(p),
+      startedAt: p.metadata?.creationTimestamp ?? new Date(0).toISOString(),
+      instance: p.metadata?.name ?? "",
+    }));
   };
 
   const timer =
