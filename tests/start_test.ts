@@ -128,8 +128,11 @@ describe("npm start", () => {
       return s["completed_at"] ? s : null;
     }, { timeoutMs: 60_000, what: "the task to complete" });
     expect(done["started_at"]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-    const workers = (await (await fetch(`${base}/api/workers`)).json()) as unknown[];
-    expect(workers).toHaveLength(2);
+    // Both local workers register (the task may well have run before the second one was up).
+    await eventually(async () => ((await (await fetch(`${base}/api/workers`)).json()) as unknown[]).length === 2, {
+      timeoutMs: 30_000,
+      what: "both workers listed by /api/workers",
+    });
 
     // What runs: the built JavaScript on plain node, without tsx (the Dockerfile runs the same files).
     const built = (path: string) => join(repoRoot, ".build", path);
