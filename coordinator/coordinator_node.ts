@@ -240,7 +240,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     log.warn("dispatch failed", { task_id: taskId, attempt, worker_id: workerId, reason });
     const worker = registry.get(workerId);
     if (worker && unreachable) worker.suspended = true;
-    if (registry.holder(taskId)?.attempt === attempt) registry.release(taskId);
+    const holder = registry.holder(taskId);
+    if (holder?.attempt === attempt && holder.started) {
+      // It did arrive: the worker reported STARTED (its answer to the dispatch was lost, e.g. the
+      // handler killed the process first). Its fate is the worker's: if the worker died, losing it
+      // counts as a started attempt (see workerLost); if not, it runs on.
+      return;
+    }
+    if (holder?.attempt === attempt) registry.release(taskId);
     try {
       await requeueUndeliveredAttempt(db, taskId, attempt, reason);
     } catch (error) {

@@ -222,8 +222,8 @@ export class WorkerRegistry<Client> {
     this.#holders.set(taskId, { workerId, attempt });
   }
 
-  /** The worker holding `taskId`'s current attempt, if this coordinator dispatched it. */
-  holder(taskId: string): { workerId: number; attempt: number } | undefined {
+  /** The worker holding `taskId`'s current attempt, if this coordinator dispatched it (and whether it said it started it). */
+  holder(taskId: string): { workerId: number; attempt: number; started?: boolean } | undefined {
     return this.#holders.get(taskId);
   }
 
