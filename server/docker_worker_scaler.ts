@@ -3,6 +3,7 @@ import { workerName } from "./_views.ts";
 import { type ApiEndpoint, apiCall, hostOf } from "./_scaler_http.ts";
 import { managedWorkersOf } from "./_scaler_instances.ts";
 import {
+  checkScaleRequest,
   parseWorkerName,
   WorkerScalingDisabledError,
   type KillResult,
@@ -169,10 +170,7 @@ export function createDockerWorkerScaler(options: DockerWorkerScalerOptions): Wo
   return {
     kind: "docker",
     scale: async (count) => {
-      if (!Number.isInteger(count) || count < 0) {
-        throw new RangeError(`Cannot scale as 'count' must be a non-negative integer: current value is ${count}`);
-      }
-      if (closed) throw new WorkerScalingDisabledError("Worker scaling has stopped: the server is shutting down");
+      checkScaleRequest(count, closed);
       const all = await containers();
       const running = all.filter((c) => c.State === "running");
       if (count < running.length) {

@@ -4,6 +4,7 @@ import { type ApiEndpoint, apiCall, hostOf } from "./_scaler_http.ts";
 import { managedWorkersOf } from "./_scaler_instances.ts";
 import type { KnownWorker } from "./docker_worker_scaler.ts";
 import {
+  checkScaleRequest,
   parseWorkerName,
   WorkerScalingDisabledError,
   type KillResult,
@@ -98,10 +99,7 @@ export function createKubernetesWorkerScaler(options: KubernetesWorkerScalerOpti
   return {
     kind: "kubernetes",
     scale: async (count) => {
-      if (!Number.isInteger(count) || count < 0) {
-        throw new RangeError(`Cannot scale as 'count' must be a non-negative integer: current value is ${count}`);
-      }
-      if (closed) throw new WorkerScalingDisabledError("Worker scaling has stopped: the server is shutting down");
+      checkScaleRequest(count, closed);
       await apiCall(options.endpoint, "PATCH", `/apis/apps/v1/namespaces/${ns}/deployments/${encodeURIComponent(deployment)}/scale`, {
         contentType: "application/merge-patch+json",
         body: { spec: { replicas: count } },

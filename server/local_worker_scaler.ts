@@ -4,6 +4,7 @@ import type { LogFields, Logger, LogLevel } from "../shared/mod.ts";
 import type { ProcessCommand } from "./process_command.ts";
 import { workerName } from "./_views.ts";
 import {
+  checkScaleRequest,
   parseWorkerName,
   WorkerScalingDisabledError,
   type KillResult,
@@ -270,10 +271,7 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
   return {
     kind: "local",
     scale: async (count) => {
-      if (!Number.isInteger(count) || count < 0) {
-        throw new RangeError(`Cannot scale as 'count' must be a non-negative integer: current value is ${count}`);
-      }
-      if (closed) throw new WorkerScalingDisabledError("Worker scaling has stopped: the server is shutting down");
+      checkScaleRequest(count, closed);
       const current = running();
       // Replacements waiting out their backoff count: each stands for a worker.
       const waiting = [...pending];

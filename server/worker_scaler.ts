@@ -63,6 +63,17 @@ export class WorkerScalingDisabledError extends Error {
   }
 }
 
+/**
+ * Checks a `scale(count)` request before a scaler acts on it: a RangeError for a count that is not a
+ * non-negative integer, WorkerScalingDisabledError once the scaler has been stopped.
+ */
+export function checkScaleRequest(count: number, stopped: boolean): void {
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(`Cannot scale as 'count' must be a non-negative integer: current value is ${count}`);
+  }
+  if (stopped) throw new WorkerScalingDisabledError("Worker scaling has stopped: the server is shutting down");
+}
+
 const WORKER_NAME = /^(?:worker-)?(\d{1,10})$/i;
 
 /** The worker id in "Worker-<id>" or "<id>" (1..4294967295), else null. */
