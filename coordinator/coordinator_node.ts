@@ -520,6 +520,26 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     return accepted;
   };
 
+  /**
+   * Frees at once the slots of attempts whose COMPLETE or FAILED just arrived from the worker that
+   * holds them: the worker's slot is already free (it reports after its handler returned), so the
+   * next claim need not wait for this report's commit. Whatever the database then says, the worker
+   * has let the attempt go (a STALE verdict changes nothing; a RETRY is sent again by the worker,
+   * whose heartbeats keep the lease while it is unsent).
+   */
+  const freeFinishedSlots = (reports: StatusReport[]) => {
+    let freed = false;
+    for (const r of reports) {
+      if (r.status === "STARTED" || r.attempt === 0) continue;
+      const holder = registry.holder(r.task_id);
+      if (holder && holder.attempt === r.attempt && holder.workerId === r.worker_id) {
+        registry.release(r.task_id);
+        freed = true;
+      }
+    }
+    if (freed) wake(true);
+  };
+
   const applyReports = async (reports: StatusReport[]): Promise<Verdict[]> => {
     const verdicts: Verdict[] = new Array(reports.length);
     const finishing = new Set(reports.filter((r) => r.status !== "STARTED").map((r) => `${r.task_id}/${r.attempt}`));
@@ -702,6 +722,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       try {
         if (acceptStartsFromRegistry([parsed.data])[0]) return callback(null, { success: true });
+        freeFinishedSlots([parsed.data]);
         const [verdict] = await applyTogether([parsed.data]);
         if (!verdict || verdict.code === "ACCEPTED") return callback(null, { success: true });
         callback({ code: grpcStatusOf[verdict.code], details: verdict.message });
@@ -718,6 +739,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       try {
         const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
         const rest = valid.filter((_, k) => !fromRegistry[k]);
+        freeFinishedSlots(rest.map((v) => v.report));
         const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
         const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
         valid.forEach((v, k) => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 
 /** A piece of SQL written as a tagged template: its text around the values, and the values. */
@@ -86,8 +87,23 @@ export function createSqlClient(databaseUrl: string, options: SqlClientOptions =
     types,
   });
   pool.on("error", (error) => (options.onPoolError ?? (() => {}))(error));
-  const run = (strings: TemplateStringsArray | SqlFragment, values: unknown[]) =>
-    pool.query(toQuery(isFragment(strings) ? strings : { strings: [...strings], values }));
+  // Every statement is prepared once per connection, under a name derived from its text: the hot
+  // ones (claim, complete) run thousands of times, and planning them anew each time cost as much as
+  // running them (0.8 ms of a 1-row claim's 2 ms). Texts are fixed (values are always parameters),
+  // so the names stay few.
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `tm_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  const run = (strings: TemplateStringsArray | SqlFragment, values: unknown[]) => {
+    const query = toQuery(isFragment(strings) ? strings : { strings: [...strings], values });
+    return pool.query({ name: nameOf(query.text), text: query.text, values: query.values });
+  };
   return {
     query: async <Row>(strings: TemplateStringsArray | SqlFragment, ...values: unknown[]) => (await run(strings, values)).rows as Row[],
     execute: async (strings, ...values) => (await run(strings, values)).rowCount ?? 0,
