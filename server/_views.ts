@@ -36,7 +36,7 @@ export const taskSummarySelect = {
   updatedAt: true,
 } as const satisfies Prisma.TaskSelect;
 
-type TaskSummaryRow = Prisma.TaskGetPayload<{ select: typeof taskSummarySelect }>;
+export type TaskSummaryRow = Prisma.TaskGetPayload<{ select: typeof taskSummarySelect }>;
 
 /** A task as lists show it. */
 export interface TaskSummary {

@@ -1,6 +1,6 @@
 import { Prisma, type PrismaClient } from "../prisma/mod.ts";
 import { uuidV7s } from "./_uuid_v7.ts";
-import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
+import { taskSummarySelect, type TaskSummaryRow, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
 export interface ScheduleTaskInput {
@@ -37,17 +37,21 @@ function jsonOrNull(payload: unknown): string | null {
  */
 export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
   const [id] = uuidV7s(1) as [string];
-  const inserted = await prisma.$queryRaw<{ id: string }[]>`
+  const inserted = await prisma.$queryRaw<TaskSummaryRow[]>`
     INSERT INTO tasks (id, command, payload, priority, max_attempts, timeout_ms, scheduled_at, idempotency_key)
     VALUES (${id}::uuid, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
             ${input.maxAttempts ?? 3}::int, ${input.timeoutMs ?? null}::int,
             COALESCE(${input.runAt ?? null}::timestamptz, now()), ${input.idempotencyKey ?? null}::text)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id::text AS id`;
-  const created = inserted.length === 1;
-  const where = created ? { id } : { idempotencyKey: input.idempotencyKey! };
-  const row = await prisma.task.findUniqueOrThrow({ where, select: taskSummarySelect });
-  return { task: toTaskSummary(row), created };
+    RETURNING id::text AS id, command, status::text AS status, priority, attempt, max_attempts AS "maxAttempts",
+              progress, worker_id AS "workerId", scheduled_at AS "scheduledAt", picked_at AS "pickedAt",
+              started_at AS "startedAt", completed_at AS "completedAt", failed_at AS "failedAt",
+              last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  // The new row comes back from the INSERT itself (one round trip on the path every task takes);
+  // only a reused idempotency key reads the task it names.
+  if (inserted.length === 1) return { task: toTaskSummary(inserted[0]!), created: true };
+  const row = await prisma.task.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey! }, select: taskSummarySelect });
+  return { task: toTaskSummary(row), created: false };
 }
 
 /** What {@linkcode scheduleTaskBatch} inserts: `count` identical tasks due after `delaySeconds`. */
