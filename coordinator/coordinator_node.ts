@@ -1,6 +1,17 @@
 import * as grpc from "@grpc/grpc-js";
 import { CHANNELS, listenForNotifications, type SqlClient } from "../prisma/mod.ts";
-import { type CoordinatorServiceHandlers, loadGrpcApi, type WorkerServiceClient } from "../proto/mod.ts";
+import {
+  type CoordinatorServiceHandlers,
+  createStreamedCaller,
+  loadGrpcApi,
+  type ReportBatchRequest__Output,
+  type ReportBatchResponse,
+  serveStreamedCalls,
+  type TaskBatch,
+  type TaskBatchResponse__Output,
+  type UnaryMethod,
+  type WorkerServiceClient,
+} from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import {
   type AssignedTask,
@@ -99,9 +110,27 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const api = loadGrpcApi();
   const now = () => performance.now();
 
+  // SubmitTasks goes over one stream per worker (SubmitTaskStream; unary SubmitTasks for a worker
+  // without it), made with the worker's client and closed with it.
+  const submitters = new WeakMap<Client, UnaryMethod<TaskBatch, TaskBatchResponse__Output> & { close(): void }>();
+  const submitterOf = (client: Client) => {
+    let submit = submitters.get(client);
+    if (!submit) {
+      submit = createStreamedCaller<TaskBatch, TaskBatchResponse__Output>({
+        open: () => client.SubmitTaskStream(),
+        wrap: (callId, batch) => ({ call_id: callId, batch }),
+        unary: (batch, callOptions, callback) => client.SubmitTasks(batch, callOptions, callback),
+      });
+      submitters.set(client, submit);
+    }
+    return submit;
+  };
   const registry = new WorkerRegistry<Client>(
     (address) => new api.WorkerService(address, grpc.credentials.createInsecure()),
-    (client) => client.close(),
+    (client) => {
+      submitters.get(client)?.close();
+      client.close();
+    },
   );
 
   // ---- dispatch loop -------------------------------------------------------------------------
@@ -209,8 +238,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const deadline = Date.now() + dispatchTimeoutMs;
     const failed = (task: ClaimedTask, reason: string, unreachable: boolean) =>
       void undelivered(worker.id, task.id, task.attempt, reason, unreachable);
-    if (worker.batchDispatch && tasks.length > 1) {
-      worker.client.SubmitTasks({ tasks: tasks.map(toRequest) }, { deadline }, (error, response) => {
+    if (worker.batchDispatch) {
+      submitterOf(worker.client)({ tasks: tasks.map(toRequest) }, { deadline }, (error, response) => {
         tasks.forEach((task, i) => {
           const answer = response?.results?.[i];
           if (!error && answer?.success) return;
@@ -670,6 +699,39 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     RETRY: grpc.status.UNAVAILABLE,
   };
 
+  /** ReportBatch, unary or streamed: one result per report, in order. */
+  const reportBatch = async (request: ReportBatchRequest__Output, callback: (error: { code: grpc.status; details: string } | null, response?: ReportBatchResponse) => void) => {
+      const reports = request.reports ?? [];
+      if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
+      const parsed = reports.map((r) => statusReportSchema.safeParse(r));
+      const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
+      try {
+        const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
+        const rest = valid.filter((_, k) => !fromRegistry[k]);
+        freeFinishedSlots(rest.map((v) => v.report));
+        const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
+        const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
+        valid.forEach((v, k) => {
+          if (fromRegistry[k]) byIndex.set(v.i, { code: "ACCEPTED", message: "", attempt: v.report.attempt });
+        });
+        callback(null, {
+          results: reports.map((r, i) => {
+            const p = parsed[i]!;
+            const v = byIndex.get(i);
+            if (!p.success || !v) {
+              return { task_id: r.task_id, attempt: r.attempt, code: "INVALID", message: p.success ? "not applied" : describeIssues(p.error) };
+            }
+            return { task_id: r.task_id, attempt: v.attempt, code: v.code, message: v.message };
+          }),
+        });
+      } catch (error) {
+        // Nothing of the batch is known to be applied: every report is to be sent again (they are idempotent).
+        callback(null, {
+          results: reports.map((r) => ({ task_id: r.task_id, attempt: r.attempt, code: "RETRY", message: unavailable(error).details })),
+        });
+      }
+    };
+
   const handlers: CoordinatorServiceHandlers = {
     SubmitTask: async (call, callback) => {
       if (registry.available().length === 0) {
@@ -731,37 +793,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
     },
 
-    ReportBatch: async (call, callback) => {
-      const reports = call.request.reports ?? [];
-      if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
-      const parsed = reports.map((r) => statusReportSchema.safeParse(r));
-      const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
-      try {
-        const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
-        const rest = valid.filter((_, k) => !fromRegistry[k]);
-        freeFinishedSlots(rest.map((v) => v.report));
-        const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
-        const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
-        valid.forEach((v, k) => {
-          if (fromRegistry[k]) byIndex.set(v.i, { code: "ACCEPTED", message: "", attempt: v.report.attempt });
-        });
-        callback(null, {
-          results: reports.map((r, i) => {
-            const p = parsed[i]!;
-            const v = byIndex.get(i);
-            if (!p.success || !v) {
-              return { task_id: r.task_id, attempt: r.attempt, code: "INVALID", message: p.success ? "not applied" : describeIssues(p.error) };
-            }
-            return { task_id: r.task_id, attempt: v.attempt, code: v.code, message: v.message };
-          }),
-        });
-      } catch (error) {
-        // Nothing of the batch is known to be applied: every report is to be sent again (they are idempotent).
-        callback(null, {
-          results: reports.map((r) => ({ task_id: r.task_id, attempt: r.attempt, code: "RETRY", message: unavailable(error).details })),
-        });
-      }
-    },
+    ReportBatch: (call, callback) => void reportBatch(call.request, callback),
+
+    ReportStream: (call) => serveStreamedCalls(call, (message) => message.request ?? undefined, (request, callback) => void reportBatch(request, callback)),
 
     ReportProgress: async (call, callback) => {
       const parsed = progressReportSchema.safeParse(call.request);

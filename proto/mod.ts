@@ -5,6 +5,8 @@
  * @module
  */
 export { apiProtoPath, loadGrpcApi, protoLoaderOptions, seedProtoPath } from "./grpc_api.ts";
+export { createStreamedCaller, serveStreamedCalls } from "./streamed_calls.ts";
+export type { CallCallback, UnaryMethod } from "./streamed_calls.ts";
 export type { ProtoGrpcType } from "./_generated/api.ts";
 export type { CoordinatorServiceClient, CoordinatorServiceHandlers } from "./_generated/grpcapi/CoordinatorService.ts";
 export type { WorkerServiceClient, WorkerServiceHandlers } from "./_generated/grpcapi/WorkerService.ts";
@@ -19,6 +21,10 @@ export type { ReportBatchResponse, ReportBatchResponse__Output } from "./_genera
 export type { ReportResult, ReportResult__Output } from "./_generated/grpcapi/ReportResult.ts";
 export type { ReportCode__Output } from "./_generated/grpcapi/ReportCode.ts";
 export type { TaskBatch, TaskBatch__Output } from "./_generated/grpcapi/TaskBatch.ts";
+export type { TaskBatchCall, TaskBatchCall__Output } from "./_generated/grpcapi/TaskBatchCall.ts";
+export type { TaskBatchReply, TaskBatchReply__Output } from "./_generated/grpcapi/TaskBatchReply.ts";
+export type { ReportBatchCall, ReportBatchCall__Output } from "./_generated/grpcapi/ReportBatchCall.ts";
+export type { ReportBatchReply, ReportBatchReply__Output } from "./_generated/grpcapi/ReportBatchReply.ts";
 export type { TaskBatchResponse, TaskBatchResponse__Output } from "./_generated/grpcapi/TaskBatchResponse.ts";
 export type { TaskRequest, TaskRequest__Output } from "./_generated/grpcapi/TaskRequest.ts";
 export type { TaskResponse, TaskResponse__Output } from "./_generated/grpcapi/TaskResponse.ts";

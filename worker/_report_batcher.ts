@@ -1,10 +1,12 @@
 // Private to worker/: coalesces status reports into ReportBatch calls.
 import * as grpc from "@grpc/grpc-js";
-import type {
-  CoordinatorServiceClient,
-  ReportBatchResponse__Output,
-  UpdateTaskStatusRequest,
-  UpdateTaskStatusResponse,
+import {
+  type CoordinatorServiceClient,
+  createStreamedCaller,
+  type ReportBatchRequest,
+  type ReportBatchResponse__Output,
+  type UpdateTaskStatusRequest,
+  type UpdateTaskStatusResponse,
 } from "../proto/mod.ts";
 
 /** A gRPC-shaped error for one report of a batch, classified like a unary call's error. */
@@ -39,9 +41,16 @@ export function createReportBatcher(options: {
   workerId: number;
   callTimeoutMs: number;
   maxBatch?: number;
-}): { send(request: UpdateTaskStatusRequest): Promise<UpdateTaskStatusResponse> } {
+}): { send(request: UpdateTaskStatusRequest): Promise<UpdateTaskStatusResponse>; close(): void } {
   const maxBatch = options.maxBatch ?? 500;
   let batchSupported = true;
+  // ReportBatch over one stream (ReportStream), or unary ReportBatch for a coordinator without it.
+  const client = options.client;
+  const reportBatch = createStreamedCaller<ReportBatchRequest, ReportBatchResponse__Output>({
+    open: () => client.ReportStream(),
+    wrap: (callId, request) => ({ call_id: callId, request }),
+    unary: (request, callOptions, callback) => client.ReportBatch(request, callOptions, callback),
+  });
 
   const unary = (p: Pending) =>
     options.client.UpdateTaskStatus(p.request, { deadline: Date.now() + options.callTimeoutMs }, (error, response) => {
@@ -63,10 +72,10 @@ export function createReportBatcher(options: {
       }
       const batch = queue.splice(0, maxBatch);
       inFlight = true;
-      options.client.ReportBatch(
+      reportBatch(
         { worker_id: options.workerId, reports: batch.map((p) => p.request) },
         { deadline: Date.now() + options.callTimeoutMs },
-        (error, response?: ReportBatchResponse__Output) => {
+        (error, response) => {
           inFlight = false;
           if (error?.code === grpc.status.UNIMPLEMENTED) {
             batchSupported = false;
@@ -97,6 +106,7 @@ export function createReportBatcher(options: {
   const others = lane();
 
   return {
+    close: () => reportBatch.close(),
     send: (request) =>
       new Promise<UpdateTaskStatusResponse>((resolve, reject) => {
         (request.status === "STARTED" ? starts : others).push({ request, resolve, reject });

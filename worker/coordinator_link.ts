@@ -159,6 +159,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   function failover(): void {
     const from = target;
     const old = client;
+    const oldBatcher = batcher;
     targetIndex = (targetIndex + 1) % targets.length;
     target = targets[targetIndex]!;
     client = connect(target);
@@ -172,6 +173,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     const closeNow = () => {
       clearTimeout(closeOld);
       closers.delete(closeNow);
+      oldBatcher.close();
       old.close();
     };
     const closeOld = setTimeout(closeNow, callTimeoutMs * 2);
@@ -341,6 +343,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       heartbeating = false;
       clearTimeout(timer);
       closing.abort();
+      batcher.close();
       client.close();
       for (const closeNow of [...closers]) closeNow();
     },

@@ -8,6 +8,9 @@ import {
   type HeartbeatRequest__Output,
   loadGrpcApi,
   type ProgressReport__Output,
+  type ReportBatchRequest__Output,
+  type ReportBatchResponse,
+  serveStreamedCalls,
   type TaskRequest,
   type TaskResponse__Output,
   type UpdateTaskStatusRequest__Output,
@@ -41,6 +44,18 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
     updatesOf: (taskId) => coordinator.updates.filter((u) => u.task_id === taskId),
     close: () => server.forceShutdown(),
   };
+  const codeName = (code: grpc.status | null) =>
+    code === null ? "ACCEPTED" : code === grpc.status.FAILED_PRECONDITION ? "STALE" : code === grpc.status.NOT_FOUND ? "NOT_FOUND" : code === grpc.status.INVALID_ARGUMENT ? "INVALID" : "RETRY";
+  const answerBatch = (request: ReportBatchRequest__Output): ReportBatchResponse => {
+    coordinator.batchCalls++;
+    return {
+      results: request.reports.map((report) => {
+        coordinator.updates.push(report);
+        const code = coordinator.answer(report);
+        return { task_id: report.task_id, attempt: report.attempt, code: codeName(code), message: code === null ? "" : "test says no" };
+      }),
+    };
+  };
   const handlers: CoordinatorServiceHandlers = {
     SendHeartbeat(call, callback) {
       coordinator.heartbeats.push(call.request);
@@ -57,16 +72,14 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
         callback({ code: grpc.status.UNIMPLEMENTED, details: "a seed coordinator has no ReportBatch" });
         return;
       }
-      coordinator.batchCalls++;
-      const codeName = (code: grpc.status | null) =>
-        code === null ? "ACCEPTED" : code === grpc.status.FAILED_PRECONDITION ? "STALE" : code === grpc.status.NOT_FOUND ? "NOT_FOUND" : code === grpc.status.INVALID_ARGUMENT ? "INVALID" : "RETRY";
-      callback(null, {
-        results: call.request.reports.map((report) => {
-          coordinator.updates.push(report);
-          const code = coordinator.answer(report);
-          return { task_id: report.task_id, attempt: report.attempt, code: codeName(code), message: code === null ? "" : "test says no" };
-        }),
-      });
+      callback(null, answerBatch(call.request));
+    },
+    ReportStream(call) {
+      if (!batches) {
+        call.emit("error", { code: grpc.status.UNIMPLEMENTED, details: "a seed coordinator has no ReportStream" });
+        return;
+      }
+      serveStreamedCalls(call, (message) => message.request ?? undefined, (request, callback) => callback(null, answerBatch(request)));
     },
     ReportProgress(call, callback) {
       coordinator.progress.push(call.request);

@@ -1,12 +1,15 @@
-import { type ServerUnaryCall, type sendUnaryData, status as GrpcStatus } from "@grpc/grpc-js";
+import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status as GrpcStatus } from "@grpc/grpc-js";
 import { z } from "zod";
-import type {
-  CancelTaskRequest__Output,
-  TaskBatch__Output,
-  TaskBatchResponse,
-  TaskRequest__Output,
-  TaskResponse,
-  WorkerServiceHandlers,
+import {
+  type CancelTaskRequest__Output,
+  serveStreamedCalls,
+  type TaskBatch__Output,
+  type TaskBatchCall__Output,
+  type TaskBatchReply,
+  type TaskBatchResponse,
+  type TaskRequest__Output,
+  type TaskResponse,
+  type WorkerServiceHandlers,
 } from "../proto/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import type { TaskPool } from "./task_pool.ts";
@@ -79,6 +82,18 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     }
   }
 
+  /** SubmitTasks, unary or streamed: one answer per task, in order. */
+  function submitTasks(batch: TaskBatch__Output, callback: (error: { code: GrpcStatus; details: string } | null, response?: TaskBatchResponse) => void) {
+    const tasks = batch.tasks ?? [];
+    if (tasks.length > 10_000) return callback({ code: GrpcStatus.INVALID_ARGUMENT, details: "a TaskBatch holds at most 10000 tasks" });
+    callback(null, {
+      results: tasks.map((task) => {
+        const answer = accept(task);
+        return "details" in answer ? { task_id: task.task_id, success: false, message: answer.details } : answer;
+      }),
+    });
+  }
+
   return {
     SubmitTask(call: ServerUnaryCall<TaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {
       const answer = accept(call.request);
@@ -87,17 +102,11 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     },
 
     SubmitTasks(call: ServerUnaryCall<TaskBatch__Output, TaskBatchResponse>, callback: sendUnaryData<TaskBatchResponse>) {
-      const tasks = call.request.tasks ?? [];
-      if (tasks.length > 10_000) {
-        callback({ code: GrpcStatus.INVALID_ARGUMENT, details: "a TaskBatch holds at most 10000 tasks" });
-        return;
-      }
-      callback(null, {
-        results: tasks.map((task) => {
-          const answer = accept(task);
-          return "details" in answer ? { task_id: task.task_id, success: false, message: answer.details } : answer;
-        }),
-      });
+      submitTasks(call.request, callback);
+    },
+
+    SubmitTaskStream(call: ServerDuplexStream<TaskBatchCall__Output, TaskBatchReply>) {
+      serveStreamedCalls(call, (message) => message.batch ?? undefined, submitTasks);
     },
 
     CancelTask(call: ServerUnaryCall<CancelTaskRequest__Output, TaskResponse>, callback: sendUnaryData<TaskResponse>) {
