@@ -400,7 +400,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     (channel, payload) => {
       if (channel === CHANNELS.due) return wake();
       if (channel === CHANNELS.tasks) {
-        if (!payload.includes('"CANCELLED"') && !payload.includes('"rows": null')) return;
+        // "cancelled": how many rows of the statement became CANCELLED. (Before that field, a
+        // statement too large to list its rows might have hidden one: then look whenever rows is null.)
+        const cancelled = /"cancelled": (\d+)/.exec(payload);
+        if (cancelled ? cancelled[1] === "0" : !payload.includes('"CANCELLED"') && !payload.includes('"rows": null')) return;
         const held = registry.heldTaskIds();
         if (held.length > 0) stopCancelledTasks();
         return;
