@@ -29,7 +29,19 @@ export interface IdleLatencyRun {
   tasks: number;
   /** Schedule call itself (request sent to response), ms. */
   scheduleCall: Percentiles;
-  /** Handler start minus request sent: an upper bound of acceptance to handler start. */
+  /**
+   * Handler start minus the INSERT's transaction start (`created_at`, PostgreSQL's clock, rounded to
+   * the millisecond): the tight upper bound of acceptance to handler start (the commit follows the
+   * transaction's start by the INSERT's execution and its WAL flush).
+   */
+  startFromInsertStart: Percentiles;
+  /**
+   * Handler start minus the moment the bench received the INSERT's NOTIFY (sent at its commit): the
+   * tight lower bound (the commit precedes its notification's arrival by the delivery, well under a
+   * millisecond here; the coordinator is woken by the same notification).
+   */
+  startFromCommitSeen: Percentiles;
+  /** Handler start minus request sent: a loose upper bound (it includes the server's work before the INSERT). */
   startFromSent: Percentiles;
   /** Handler start minus response received: a lower bound (negative when the handler began first). */
   startFromAnswered: Percentiles;
@@ -66,6 +78,8 @@ export async function measureIdleLatency(options: {
   const listener = new pg.Client({ connectionString: options.databaseUrl });
   await listener.connect();
   const completedSeen = new Map<string, number>();
+  /** Task id -> when the bench received the NOTIFY of its INSERT. */
+  const insertSeen = new Map<string, number>();
   const sent = new Map<string, { sent: number; answered: number }>();
   /** Tasks COMPLETED in the database but not yet seen, stamped with `seenAt`. */
   const stampCompleted = async (seenAt: number) => {
@@ -80,7 +94,8 @@ export async function measureIdleLatency(options: {
   listener.on("notification", (message) => {
     const seenAt = wallClockMs();
     if (message.channel !== "taskmaster_tasks" || !message.payload) return;
-    const change = JSON.parse(message.payload) as { rows: { id: string; status: string }[] | null };
+    const change = JSON.parse(message.payload) as { op: string; rows: { id: string; status: string }[] | null };
+    if (change.op === "I") for (const row of change.rows ?? []) if (!insertSeen.has(row.id)) insertSeen.set(row.id, seenAt);
     // Over 25 rows the payload names none ("rows": null): ask the database which of ours just completed.
     if (change.rows === null) void stampCompleted(seenAt).catch(() => {});
     for (const row of change.rows ?? []) if (row.status === "COMPLETED" && !completedSeen.has(row.id)) completedSeen.set(row.id, seenAt);
@@ -127,12 +142,14 @@ export async function measureIdleLatency(options: {
   const completedAt = new Map(rows.map((r) => [r.id, Number(r.completed_ms)]));
   const byId = new Map(rows.map((r) => [r.id, r]));
   const ids = [...sent.keys()];
-  const missing = ids.filter((id) => !starts.has(id) || !completedAt.has(id));
-  if (missing.length > 0) throw new Error(`idle latency: ${missing.length} tasks without a recorded start or completion`);
+  const missing = ids.filter((id) => !starts.has(id) || !completedAt.has(id) || !insertSeen.has(id));
+  if (missing.length > 0) throw new Error(`idle latency: ${missing.length} tasks without a recorded start, completion or INSERT notification`);
   const from = (at: Map<string, number>, key: "sent" | "answered") => ids.map((id) => at.get(id)! - sent.get(id)![key]);
   return {
     tasks: ids.length,
     scheduleCall: percentiles(ids.map((id) => sent.get(id)!.answered - sent.get(id)!.sent)),
+    startFromInsertStart: percentiles(ids.map((id) => starts.get(id)! - Number(byId.get(id)!.created_ms))),
+    startFromCommitSeen: percentiles(ids.map((id) => starts.get(id)! - insertSeen.get(id)!)),
     startFromSent: percentiles(from(starts, "sent")),
     startFromAnswered: percentiles(from(starts, "answered")),
     completedVisibleFromSent: percentiles(from(completedSeen, "sent")),
