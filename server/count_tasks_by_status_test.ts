@@ -30,7 +30,7 @@ describe("countTasksByStatus()", () => {
   });
 
   it("`countTasksByStatus()` stays exact through inserts, status updates and deletes", async () => {
-    await scheduleTaskBatch(db.prisma, { command: "a", count: 300 });
+    await scheduleTaskBatch(db.sql, { command: "a", count: 300 });
     await db.prisma.task.createMany({
       data: TASK_STATUSES.flatMap((status, i) => Array.from({ length: i + 2 }, () => ({ command: "b", scheduledAt: new Date(), status }))),
     });
@@ -70,11 +70,11 @@ describe("countTasksByStatus()", () => {
   });
 
   it("`countTasksByStatus()` is zero after TRUNCATE and counts what comes after", async () => {
-    await scheduleTaskBatch(db.prisma, { command: "a", count: 50 });
+    await scheduleTaskBatch(db.sql, { command: "a", count: 50 });
     await db.sql.execute`UPDATE tasks SET status = 'RUNNING' WHERE id IN (SELECT id FROM tasks LIMIT 20)`;
     await db.sql.execute`TRUNCATE tasks CASCADE`;
     expect(await expectExact()).toMatchObject({ SCHEDULED: 0, RUNNING: 0 });
-    await scheduleTaskBatch(db.prisma, { command: "a", count: 5 });
+    await scheduleTaskBatch(db.sql, { command: "a", count: 5 });
     expect(await expectExact()).toMatchObject({ SCHEDULED: 5 });
   });
 

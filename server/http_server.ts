@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import type { PrismaClient } from "../prisma/mod.ts";
+import { createSqlClient, type PrismaClient, type SqlClient } from "../prisma/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { describeDatabaseError, isDatabaseUnavailable } from "./_database_errors.ts";
 import { HttpError, matchRoute, readJsonBody, sendError } from "./_http.ts";
@@ -20,8 +20,12 @@ export const DEV_ORIGINS: readonly string[] = ["http://localhost:5173", "http://
 /** Options for {@linkcode createServer}. */
 export interface ServerOptions {
   prisma: PrismaClient;
-  /** Where the event hub LISTENs (the database `prisma` uses). */
+  /** Where the event hub LISTENs, and scheduling's `pg` pool connects (the database `prisma` uses). */
   databaseUrl: string;
+  /** Raw SQL for scheduling; default: a pool of its own on `databaseUrl` (closed with the server). */
+  sql?: SqlClient;
+  /** Connections of that own pool. Default 4. */
+  sqlPoolSize?: number;
   log: Logger;
   /** Port to listen on; 0 picks a free one. Default 8081. */
   port?: number;
@@ -71,10 +75,13 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
   const onlineWindowMs = options.onlineWindowMs ?? 15_000;
   const corsOrigins = new Set(options.corsOrigins ?? DEV_ORIGINS);
   const ownHub = !options.hub;
+  const ownSql = !options.sql;
+  const sql = options.sql ?? createSqlClient(options.databaseUrl, { poolSize: options.sqlPoolSize ?? 4 });
   const hub = options.hub ?? createEventHub({ databaseUrl: options.databaseUrl, log: log.child({ component: "event_hub" }) });
   const scaler = options.scaler ?? createDisabledWorkerScaler((id) => workerExists(options.prisma, id));
   const context = createContext({
     prisma: options.prisma,
+    sql,
     hub,
     scaler,
     onlineWindowMs,
@@ -86,6 +93,7 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
   const routes = new Map<string, RestRoute>([
     ...createRestRoutes({
       prisma: options.prisma,
+      sql,
       hub,
       scaler,
       onlineWindowMs,
@@ -227,6 +235,7 @@ export async function createServer(options: ServerOptions): Promise<TaskMasterSe
         await closed;
         clearTimeout(timer);
         if (ownHub) await hub.close();
+        if (ownSql) await sql.end();
       })()),
   };
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PrismaClient } from "../prisma/mod.ts";
+import type { PrismaClient, SqlClient } from "../prisma/mod.ts";
 import { parseIsoTimestamp, statsBucket, TASK_STATUSES, unixSeconds, type Logger, type TaskStatusName } from "../shared/mod.ts";
 import { asObject, HttpError, jsonType, optionalNumber, optionalString, sendJson, UUID_PATTERN } from "./_http.ts";
 import type { ActivityEntry, EventHub } from "./event_hub.ts";
@@ -50,6 +50,8 @@ export interface RestRoute {
 /** What the REST shims need. */
 export interface RestDeps {
   prisma: PrismaClient;
+  /** Raw SQL for scheduling (see ServerContext.sql). */
+  sql: SqlClient;
   hub: EventHub;
   scaler: WorkerScaler;
   onlineWindowMs: number;
@@ -158,7 +160,7 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
         if (command.length > 1000) throw new HttpError(400, "command must be at most 1000 characters");
         const runAt = parseIsoTimestamp(scheduledAtText);
         if (!runAt) throw new HttpError(400, "Invalid date format. Use ISO 8601 format.");
-        const { task } = await scheduleTask(prisma, { command, runAt, ...scheduleExtras(input) });
+        const { task } = await scheduleTask(deps.sql, { command, runAt, ...scheduleExtras(input) });
         sendJson(res, 200, { command: task.command, scheduled_at: unixSeconds(new Date(task.scheduledAt)), task_id: task.id });
       },
     },
@@ -191,7 +193,7 @@ export function createRestRoutes(deps: RestDeps): Map<string, RestRoute> {
         const delayMessage = `delay_seconds must be a number between 0 and ${MAX_DELAY_SECONDS}`;
         const delaySeconds = optionalNumber(input, "delay_seconds", delayMessage) ?? 0;
         if (delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) throw new HttpError(400, delayMessage);
-        const result = await scheduleTaskBatch(prisma, { command, count, delaySeconds, payload: input["payload"] ?? undefined });
+        const result = await scheduleTaskBatch(deps.sql, { command, count, delaySeconds, payload: input["payload"] ?? undefined });
         sendJson(res, 200, { count: result.count, scheduled_at: unixSeconds(result.scheduledAt), task_ids: result.taskIds });
       },
     },

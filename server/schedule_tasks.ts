@@ -1,6 +1,6 @@
-import { Prisma, type PrismaClient } from "../prisma/mod.ts";
+import { sql, type SqlClient } from "../prisma/mod.ts";
 import { uuidV7s } from "./_uuid_v7.ts";
-import { taskSummarySelect, type TaskSummaryRow, toTaskSummary, type TaskSummary } from "./_views.ts";
+import { type TaskSummaryRow, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
 export interface ScheduleTaskInput {
@@ -35,24 +35,28 @@ function jsonOrNull(payload: unknown): string | null {
  * conflict target names the keyed rows only, so it matches the unique index on `idempotency_key`
  * whether that holds every row or, as it may later, only those with a key.
  */
-export async function scheduleTask(prisma: PrismaClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
+export async function scheduleTask(db: SqlClient, input: ScheduleTaskInput): Promise<ScheduleTaskResult> {
   const [id] = uuidV7s(1) as [string];
-  const inserted = await prisma.$queryRaw<TaskSummaryRow[]>`
+  const inserted = await db.query<TaskSummaryRow>`
     INSERT INTO tasks (id, command, payload, priority, max_attempts, timeout_ms, scheduled_at, idempotency_key)
     VALUES (${id}::uuid, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int,
             ${input.maxAttempts ?? 3}::int, ${input.timeoutMs ?? null}::int,
             COALESCE(${input.runAt ?? null}::timestamptz, now()), ${input.idempotencyKey ?? null}::text)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id::text AS id, command, status::text AS status, priority, attempt, max_attempts AS "maxAttempts",
-              progress, worker_id AS "workerId", scheduled_at AS "scheduledAt", picked_at AS "pickedAt",
-              started_at AS "startedAt", completed_at AS "completedAt", failed_at AS "failedAt",
-              last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt"`;
+    RETURNING ${summaryColumns}`;
   // The new row comes back from the INSERT itself (one round trip on the path every task takes);
   // only a reused idempotency key reads the task it names.
   if (inserted.length === 1) return { task: toTaskSummary(inserted[0]!), created: true };
-  const row = await prisma.task.findUniqueOrThrow({ where: { idempotencyKey: input.idempotencyKey! }, select: taskSummarySelect });
-  return { task: toTaskSummary(row), created: false };
+  const [existing] = await db.query<TaskSummaryRow>`SELECT ${summaryColumns} FROM tasks WHERE idempotency_key = ${input.idempotencyKey ?? null}::text`;
+  if (!existing) throw new Error(`scheduleTask(): idempotency key ${JSON.stringify(input.idempotencyKey)} conflicted, but no task has it`);
+  return { task: toTaskSummary(existing), created: false };
 }
+
+/** The columns of a {@linkcode TaskSummaryRow}, named as Prisma names them. */
+const summaryColumns = sql`id::text AS id, command, status::text AS status, priority, attempt, max_attempts AS "maxAttempts",
+  progress, worker_id AS "workerId", scheduled_at AS "scheduledAt", picked_at AS "pickedAt", started_at AS "startedAt",
+  completed_at AS "completedAt", failed_at AS "failedAt", last_error AS "lastError", created_at AS "createdAt",
+  updated_at AS "updatedAt"`;
 
 /** What {@linkcode scheduleTaskBatch} inserts: `count` identical tasks due after `delaySeconds`. */
 export interface ScheduleBatchInput {
@@ -76,10 +80,10 @@ export interface ScheduleBatchResult {
  * here (increasing UUIDv7s) and sent as one array, so the statement answers one row (the count and
  * the due time) instead of a row per task.
  */
-export async function scheduleTaskBatch(prisma: PrismaClient, input: ScheduleBatchInput): Promise<ScheduleBatchResult> {
+export async function scheduleTaskBatch(db: SqlClient, input: ScheduleBatchInput): Promise<ScheduleBatchResult> {
   const taskIds = uuidV7s(input.count);
-  const dueAt = Prisma.sql`now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)`;
-  const [row] = await prisma.$queryRaw<{ count: number; scheduled_at: Date }[]>`
+  const dueAt = sql`now() + make_interval(secs => ${input.delaySeconds ?? 0}::double precision)`;
+  const [row] = await db.query<{ count: number; scheduled_at: Date }>`
     WITH inserted AS (
       INSERT INTO tasks (id, command, payload, priority, scheduled_at)
       SELECT id, ${input.command}, ${jsonOrNull(input.payload)}::jsonb, ${input.priority ?? 0}::int, ${dueAt}

@@ -56,7 +56,7 @@ export const taskRouter = router({
         idempotencyKey: z.string().min(1).max(200).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => scheduleTask(ctx.prisma, input)),
+    .mutation(({ ctx, input }) => scheduleTask(ctx.sql, input)),
 
   /** Schedules `count` identical tasks due in `delaySeconds`, in one statement. */
   scheduleBatch: publicProcedure
@@ -70,7 +70,7 @@ export const taskRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const batch = await scheduleTaskBatch(ctx.prisma, input);
+      const batch = await scheduleTaskBatch(ctx.sql, input);
       return { count: batch.count, scheduledAt: batch.scheduledAt.toISOString(), taskIds: batch.taskIds };
     }),
 

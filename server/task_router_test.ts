@@ -16,6 +16,7 @@ beforeAll(async () => {
   caller = createCaller(
     createContext({
       prisma: db.prisma,
+      sql: db.sql,
       hub: createEventHub({ log }),
       scaler: createDisabledWorkerScaler(async () => false),
       onlineWindowMs: 15_000,

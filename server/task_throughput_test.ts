@@ -84,7 +84,7 @@ describe("stats.throughput", () => {
   it("`stats.throughput` defaults to 5 minutes of 5 s buckets by the database's clock, `queued` sampled by stats.get", async () => {
     const { log } = captureLogger();
     const caller = createCaller(
-      createContext({ prisma: db.prisma, hub: createEventHub({ log }), scaler: createDisabledWorkerScaler(async () => false), onlineWindowMs: 15_000, log }),
+      createContext({ prisma: db.prisma, sql: db.sql, hub: createEventHub({ log }), scaler: createDisabledWorkerScaler(async () => false), onlineWindowMs: 15_000, log }),
     );
     await db.prisma.$executeRaw`INSERT INTO tasks (id, command, scheduled_at, status, completed_at) VALUES (gen_random_uuid(), 'a', now(), 'COMPLETED', now() - interval '1 second')`;
     await insert([{ status: "SCHEDULED" }, { status: "SCHEDULED" }]);
@@ -102,7 +102,7 @@ describe("stats.throughput", () => {
   it("`stats.throughput` answers BAD_REQUEST for minutes above 60", async () => {
     const { log } = captureLogger();
     const caller = createCaller(
-      createContext({ prisma: db.prisma, hub: createEventHub({ log }), scaler: createDisabledWorkerScaler(async () => false), onlineWindowMs: 15_000, log }),
+      createContext({ prisma: db.prisma, sql: db.sql, hub: createEventHub({ log }), scaler: createDisabledWorkerScaler(async () => false), onlineWindowMs: 15_000, log }),
     );
     const error = await caller.stats.throughput({ minutes: 61 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCError);

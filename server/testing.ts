@@ -38,7 +38,7 @@ export function captureLogger(): { log: Logger; logs: Record<string, unknown>[] 
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const db = await useTestDatabase();
   const { log, logs } = captureLogger();
-  const server = await createServer({ prisma: db.prisma, databaseUrl: db.url, log, port: 0, ...options });
+  const server = await createServer({ prisma: db.prisma, sql: db.sql, databaseUrl: db.url, log, port: 0, ...options });
   await server.hub.ready;
   return {
     db,

@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { z } from "zod";
-import type { PrismaClient } from "../prisma/mod.ts";
+import type { PrismaClient, SqlClient } from "../prisma/mod.ts";
 import type { Logger } from "../shared/mod.ts";
 import { describeDatabaseError, isDatabaseUnavailable } from "./_database_errors.ts";
 import type { EventHub } from "./event_hub.ts";
@@ -9,6 +9,8 @@ import type { WorkerScaler } from "./worker_scaler.ts";
 /** What every procedure gets. Built without HTTP, so tests call procedures with `createCaller`. */
 export interface ServerContext {
   prisma: PrismaClient;
+  /** Raw SQL through `pg`, for the path every task takes (scheduling): no ORM work per call. */
+  sql: SqlClient;
   hub: EventHub;
   scaler: WorkerScaler;
   /** HEARTBEAT_INTERVAL_MS * HEARTBEAT_MISSES: a worker silent longer is not online. */

@@ -57,6 +57,7 @@ async function subscribe(options: { heartbeatIntervalMs: number; statsThrottleMs
   const controller = new AbortController();
   const ctx = createContext({
     prisma: db.prisma,
+    sql: db.sql,
     hub,
     scaler: options.scaler ?? fakeScaler(),
     onlineWindowMs: 15_000,
