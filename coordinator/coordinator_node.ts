@@ -192,6 +192,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       assigned = placed.map(({ task, worker }) => ({ ...task, workerId: worker.id }));
       await assignClaimedTasks(db, coordinatorId, assigned.map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: t.workerId })));
     }
+    // A first attempt counts as started from its dispatch: a worker starts it on arrival, without
+    // waiting for its STARTED's answer (a retry waits: its STARTED is written first). So a worker
+    // that dies holding it is charged for it (a poison task ends DEAD after max_attempts crashes).
+    for (const task of assigned) if (task.attempt === 1) registry.markStarted(task.id, 1, task.workerId);
     const byWorker = new Map<number, ClaimedTask[]>();
     for (const task of assigned) {
       const tasks = byWorker.get(task.workerId);
@@ -201,7 +205,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     for (const [workerId, tasks] of byWorker) {
       const worker = registry.get(workerId);
       if (worker) sendTasks(worker, tasks);
-      else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, false);
+      else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, null);
     }
     return claimed;
   };
@@ -236,8 +240,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const sendTasks = (worker: RegisteredWorker<Client>, tasks: ClaimedTask[]) => {
     log.debug("dispatching", { worker_id: worker.id, tasks: tasks.length });
     const deadline = Date.now() + dispatchTimeoutMs;
-    const failed = (task: ClaimedTask, reason: string, unreachable: boolean) =>
-      void undelivered(worker.id, task.id, task.attempt, reason, unreachable);
+    const failed = (task: ClaimedTask, reason: string, error: grpc.ServiceError | null) =>
+      void undelivered(worker.id, task.id, task.attempt, reason, error);
     if (worker.batchDispatch) {
       submitterOf(worker.client)({ tasks: tasks.map(toRequest) }, { deadline }, (error, response) => {
         tasks.forEach((task, i) => {
@@ -246,7 +250,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           failed(
             task,
             error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${answer?.message ?? "no answer"}`,
-            error?.code === grpc.status.UNAVAILABLE,
+            error,
           );
         });
         if (!error) options.onFaultPoint?.("after_dispatch");
@@ -259,21 +263,27 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         failed(
           task,
           error ? `dispatch to worker ${worker.id} failed: ${error.message}` : `worker ${worker.id} refused the task: ${response?.message ?? "no answer"}`,
-          error?.code === grpc.status.UNAVAILABLE,
+          error,
         );
       });
     }
   };
 
-  const undelivered = async (workerId: number, taskId: string, attempt: number, reason: string, unreachable: boolean) => {
+  /**
+   * A dispatch that failed: `error` is the call's error, or null when the worker answered and
+   * refused the task (or was gone before it was sent), which then certainly does not run it.
+   */
+  const undelivered = async (workerId: number, taskId: string, attempt: number, reason: string, error: grpc.ServiceError | null) => {
     log.warn("dispatch failed", { task_id: taskId, attempt, worker_id: workerId, reason });
     const worker = registry.get(workerId);
-    if (worker && unreachable) worker.suspended = true;
+    if (worker && error?.code === grpc.status.UNAVAILABLE) worker.suspended = true;
     const holder = registry.holder(taskId);
-    if (holder?.attempt === attempt && holder.started) {
-      // It did arrive: the worker reported STARTED (its answer to the dispatch was lost, e.g. the
-      // handler killed the process first). Its fate is the worker's: if the worker died, losing it
-      // counts as a started attempt (see workerLost); if not, it runs on.
+    if (error && holder?.attempt === attempt && holder.started) {
+      // It may have arrived and run: a first attempt starts on arrival, and a worker that reported
+      // STARTED has it (the answer to the dispatch was lost, e.g. the handler killed the process
+      // first). Its fate is the worker's: if the worker died, losing it counts as a started attempt
+      // (see workerLost); if it lives and does not hold it, its next heartbeat's holding list says
+      // so and the attempt is taken back (requeueUnheldAttempts); if it holds it, it runs on.
       return;
     }
     if (holder?.attempt === attempt) registry.release(taskId);
@@ -471,7 +481,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
       if (result === "joined") {
         const held = beat.holding ?? (await heldAttempts(db, beat.id)).map((h) => ({ taskId: h.id, attempt: h.attempt }));
-        for (const h of held) registry.hold(beat.id, h.taskId, h.attempt);
+        for (const h of held) {
+          registry.hold(beat.id, h.taskId, h.attempt);
+          if (h.attempt === 1) registry.markStarted(h.taskId, 1, beat.id); // it may be running (see claimAndBind)
+        }
         log.info("worker joined", { worker_id: beat.id, address: beat.address, capacity: beat.capacity });
       }
       if (result !== "updated") wake();

@@ -117,6 +117,8 @@ interface Entry {
   finished: Promise<void>;
   finish: () => void;
   running: boolean;
+  /** Whether the handler waits for STARTED's answer (decided on arrival; see runAttempt). */
+  gated: boolean;
 }
 
 type Outcome =
@@ -125,6 +127,9 @@ type Outcome =
   | { kind: "dropped" };
 
 const MAX_ERROR_CHARS = 2000;
+/** How often the pool notes that its event loop runs, and the silence that counts as a stall, ms. */
+const TICK_MS = 200;
+const STALL_MS = 1000;
 const RECENT_LIMIT = 2048;
 
 /** The key of an attempt in the pool: `${taskId}/${attempt}`. */
@@ -166,6 +171,16 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
   const recent = new Set<string>();
   let running = 0;
   let draining = false;
+
+  // A process that was paused (SIGSTOP, a frozen VM, a starved CPU) may find dispatches waiting in
+  // its sockets that their coordinator has since given up on and taken back. So a first attempt
+  // that arrives while the event loop has not ticked for STALL_MS waits for its STARTED's answer
+  // (stale for a taken-back attempt: it never runs) instead of starting at once.
+  let lastTick = performance.now();
+  setInterval(() => {
+    lastTick = performance.now();
+  }, TICK_MS).unref();
+  const stalledLately = () => performance.now() - lastTick > STALL_MS;
 
   function remember(key: string) {
     recent.add(key);
@@ -218,15 +233,22 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       ready: started.then((outcome) => outcome === "accepted"),
     });
 
-    // The handler runs only once the coordinator has recorded STARTED: an attempt that crashes its
+    // A retry runs only once the coordinator has recorded its STARTED: an attempt that crashes its
     // worker is then known to have started (it counts against max_attempts), and a stale or
-    // cancelled attempt never runs at all.
-    const startedOutcome = await started;
-    if (startedOutcome !== "accepted") {
-      log.info("not run: STARTED was not accepted", { outcome: startedOutcome });
-      progress.stop();
-      release(entry);
-      return;
+    // cancelled attempt never runs at all. A first attempt (1) starts at once, its STARTED on the way
+    // beside it: a coordinator counts a first attempt it dispatched as started from the moment it
+    // sent it, so a crash is charged all the same, and a first attempt cannot be stale yet (if its
+    // STARTED is answered stale after all, the handler's signal aborts). A seed coordinator's
+    // dispatch (attempt 0) waits, as a retry does, and so does a first attempt that arrived just
+    // after this process stalled (see stalledLately).
+    if (entry.gated) {
+      const startedOutcome = await started;
+      if (startedOutcome !== "accepted") {
+        log.info("not run: STARTED was not accepted", { outcome: startedOutcome });
+        progress.stop();
+        release(entry);
+        return;
+      }
     }
     if (controller.signal.aborted) {
       // Cancelled (or the worker is stopping) while STARTED was on its way: do not start it now.
@@ -238,6 +260,13 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     const outcome = await execute(entry, log, progress.update);
     release(entry);
     if (outcome.kind === "dropped") {
+      progress.stop();
+      return;
+    }
+    // Its end is reported after its start was accepted (reports of one attempt stay in order).
+    const startedOutcome = await started;
+    if (startedOutcome !== "accepted") {
+      log.info("ran, but its STARTED was not accepted: nothing more reported", { outcome: startedOutcome });
       progress.stop();
       return;
     }
@@ -374,6 +403,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
           resolveFinished();
         },
         running: false,
+        gated: task.attempt !== 1 || stalledLately(),
       };
       held.set(key, entry);
       active.add(entry);

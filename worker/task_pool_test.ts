@@ -125,7 +125,7 @@ describe("createTaskPool()", () => {
     expect(failed).toMatchObject({ error: "task timed out after 30 ms" });
   });
 
-  it("never runs the handler when STARTED is answered stale, and reports nothing more", async () => {
+  it("never runs a retry's handler when its STARTED is answered stale, and reports nothing more", async () => {
     let ran = false;
     const { pool: p, reporter } = pool(
       defineHandler("test", () => {
@@ -134,9 +134,96 @@ describe("createTaskPool()", () => {
       }),
     );
     reporter.answer = (r) => (r.kind === "started" ? "stale" : "accepted");
-    p.submit(task("a"));
+    p.submit(task("a", { attempt: 2 }));
     expect(await p.drain(5000)).toBe(true);
     expect(ran).toBe(false);
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
+  });
+
+  it("runs a retry (and a seed dispatch, attempt 0) only once its STARTED is accepted", async () => {
+    const order: string[] = [];
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        order.push(`run ${ctx.taskId}`);
+        return "ok";
+      }),
+    );
+    let accept: () => void = () => {};
+    reporter.answer = (r) =>
+      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push(`accepted ${r.ref.taskId}`), resolve("accepted")))) : "accepted";
+    p.submit(task("retry", { attempt: 2 }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual([]);
+    accept();
+    await waitFor(() => reporter.of("retry").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(order).toEqual(["accepted retry", "run retry"]);
+    order.length = 0;
+    p.submit(task("seed", { attempt: 0 }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual([]);
+    accept();
+    await waitFor(() => reporter.of("seed").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(order).toEqual(["accepted seed", "run seed"]);
+  });
+
+  it("starts a first attempt without waiting for its STARTED's answer, and reports its end only after that answer", async () => {
+    const order: string[] = [];
+    const { pool: p, reporter } = pool(
+      defineHandler("test", () => {
+        order.push("run");
+        return "ok";
+      }),
+    );
+    let accept: () => void = () => {};
+    reporter.answer = (r) =>
+      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push("accepted"), resolve("accepted")))) : "accepted";
+    p.submit(task("a"));
+    await waitFor(() => order.includes("run"), "the handler's start");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
+    accept();
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(order).toEqual(["run", "accepted"]);
+    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started", "completed"]);
+  });
+
+  it("a first attempt arriving just after this process stalled (e.g. SIGSTOP) waits for its STARTED's answer", async () => {
+    const order: string[] = [];
+    const { pool: p, reporter } = pool(
+      defineHandler("test", () => {
+        order.push("run");
+        return "ok";
+      }),
+    );
+    let accept: () => void = () => {};
+    reporter.answer = (r) =>
+      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push("accepted"), resolve("accepted")))) : "accepted";
+    await new Promise((r) => setTimeout(r, 300)); // the pool's event-loop ticks are running
+    const until = performance.now() + 1300;
+    while (performance.now() < until) {
+      // the event loop stands still, as in a paused process
+    }
+    p.submit(task("a"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(order).toEqual([]);
+    accept();
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(order).toEqual(["accepted", "run"]);
+  });
+
+  it("a first attempt whose STARTED is answered stale: its handler is aborted and nothing more is reported", async () => {
+    let aborted = false;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", async (ctx) => {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        aborted = true;
+        throw ctx.signal.reason;
+      }),
+    );
+    reporter.answer = (r) => (r.kind === "started" ? "stale" : "accepted");
+    p.submit(task("a"));
+    expect(await p.drain(5000)).toBe(true);
+    expect(aborted).toBe(true);
     expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
   });
 

@@ -224,7 +224,7 @@ describe("startWorker()", () => {
     expect((error as grpc.ServiceError).details).toMatch(/task_id is required/);
   });
 
-  it("never runs the handler and sends no COMPLETE when STARTED is answered FAILED_PRECONDITION", async () => {
+  it("never runs a retry's handler and sends no COMPLETE when its STARTED is answered FAILED_PRECONDITION", async () => {
     let ran = false;
     const { coordinator, worker } = await setup({
       handlers: [
@@ -236,7 +236,7 @@ describe("startWorker()", () => {
     });
     const taskId = randomUUID();
     coordinator.answer = (u) => (u.task_id === taskId && u.status === "STARTED" ? grpc.status.FAILED_PRECONDITION : null);
-    await submit(worker, { task_id: taskId, data: "wait", attempt: 1 });
+    await submit(worker, { task_id: taskId, data: "wait", attempt: 2 });
     expect(await worker.drain(10_000)).toBe(true);
     expect(ran).toBe(false);
     expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED"]);
