@@ -605,7 +605,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       else if (finishing.has(`${r.task_id}/${r.attempt}`)) folded.push(i);
       else started.push(i);
     });
-    const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id, startedAt: takePendingStart(r) });
+    // The start time: when its STARTED arrived here, else the one its COMPLETE/FAILED carries (a
+    // quick first attempt sends no STARTED), else the database's now.
+    const ref = (r: StatusReport) => ({
+      taskId: r.task_id,
+      attempt: r.attempt,
+      workerId: r.worker_id,
+      startedAt: takePendingStart(r) ?? (r.started_at_ms > 0 ? new Date(r.started_at_ms) : undefined),
+    });
     const results = new Map<number, ReportResult>();
     const startedResults = await markTasksStarted(db, started.map((i) => ref(reports[i]!)), leaseMs);
     started.forEach((i, k) => results.set(i, startedResults[k]!));

@@ -35,6 +35,11 @@ export const statusReportSchema = z.object({
   result_json: z.string().max(1_000_000),
   error: z.string().max(10_000),
   not_retryable: z.boolean(),
+  /** Unix ms the handler started (COMPLETE/FAILED of an attempt that sent no STARTED); 0 = not sent. */
+  started_at_ms: z.preprocess(
+    (v) => (v === undefined || v === null || v === "" ? 0 : Number(v)),
+    z.number({ error: "started_at_ms must be a number" }).int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ),
 });
 
 /** A progress report as accepted from the wire. */

@@ -32,10 +32,13 @@ export interface TaskReporter {
   started(ref: AttemptRef, startedAt: number): Promise<ReportOutcome>;
   /** Progress 0..100: best effort, one try. */
   progress(ref: AttemptRef, percent: number): Promise<ReportOutcome>;
-  /** COMPLETE with the result as JSON (`""` = none); retried until accepted or refused. */
-  completed(ref: AttemptRef, resultJson: string, completedAt: number): Promise<ReportOutcome>;
-  /** FAILED with why; retried until accepted or refused. */
-  failed(ref: AttemptRef, error: string, notRetryable: boolean, failedAt: number): Promise<ReportOutcome>;
+  /**
+   * COMPLETE with the result as JSON (`""` = none); retried until accepted or refused. `startedAtMs`:
+   * when the handler started (unix ms), for an attempt that sent no STARTED.
+   */
+  completed(ref: AttemptRef, resultJson: string, completedAt: number, startedAtMs?: number): Promise<ReportOutcome>;
+  /** FAILED with why; retried until accepted or refused. `startedAtMs` as for `completed`. */
+  failed(ref: AttemptRef, error: string, notRetryable: boolean, failedAt: number, startedAtMs?: number): Promise<ReportOutcome>;
 }
 
 /** What the heartbeat says about the worker's load, read at each beat. */
@@ -311,10 +314,10 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       clearTimeout(timer);
     },
     started: (ref, startedAt) => report(ref, { ...base(ref), status: "STARTED", started_at: startedAt }),
-    completed: (ref, resultJson, completedAt) =>
-      report(ref, { ...base(ref), status: "COMPLETE", completed_at: completedAt, result_json: resultJson }),
-    failed: (ref, error, notRetryable, failedAt) =>
-      report(ref, { ...base(ref), status: "FAILED", failed_at: failedAt, error, not_retryable: notRetryable }),
+    completed: (ref, resultJson, completedAt, startedAtMs) =>
+      report(ref, { ...base(ref), status: "COMPLETE", completed_at: completedAt, result_json: resultJson, started_at_ms: startedAtMs ?? 0 }),
+    failed: (ref, error, notRetryable, failedAt, startedAtMs) =>
+      report(ref, { ...base(ref), status: "FAILED", failed_at: failedAt, error, not_retryable: notRetryable, started_at_ms: startedAtMs ?? 0 }),
     async progress(ref, percent) {
       if (closing.signal.aborted) return "cancelled";
       if (!progressSupported) return "rejected";

@@ -127,6 +127,8 @@ type Outcome =
   | { kind: "dropped" };
 
 const MAX_ERROR_CHARS = 2000;
+/** How long a first attempt's handler runs before its STARTED is sent, ms. */
+const STARTED_DELAY_MS = 25;
 /** How often the pool notes that its event loop runs, and the silence that counts as a stall, ms. */
 const TICK_MS = 200;
 const STALL_MS = 1000;
@@ -219,10 +221,18 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       if (!controller.signal.aborted) controller.abort(staleReason());
     };
 
-    const started = reporter.started(ref, unixSeconds(now())).then((outcome) => {
-      if (outcome === "stale") markStale();
-      return outcome;
-    });
+    // STARTED goes out when this attempt waits for it (below), or once its handler has run for
+    // STARTED_DELAY_MS or reports progress; a quicker first attempt sends none: its COMPLETE or
+    // FAILED carries its start time instead (one report, not two, for most short tasks).
+    const startedAt = now();
+    let started: Promise<ReportOutcome> | undefined;
+    let ready!: (ok: boolean) => void;
+    const sendStarted = (): Promise<ReportOutcome> =>
+      (started ??= reporter.started(ref, unixSeconds(startedAt)).then((outcome) => {
+        if (outcome === "stale") markStale();
+        ready(outcome === "accepted");
+        return outcome;
+      }));
     const progress = createProgressThrottle({
       send: (percent) =>
         reporter.progress(ref, percent).then((outcome) => {
@@ -230,19 +240,23 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
           return outcome;
         }),
       intervalMs: progressIntervalMs,
-      ready: started.then((outcome) => outcome === "accepted"),
+      ready: new Promise<boolean>((resolve) => (ready = resolve)),
     });
+    const onProgress = (percent: number) => {
+      void sendStarted();
+      progress.update(percent);
+    };
 
     // A retry runs only once the coordinator has recorded its STARTED: an attempt that crashes its
     // worker is then known to have started (it counts against max_attempts), and a stale or
-    // cancelled attempt never runs at all. A first attempt (1) starts at once, its STARTED on the way
-    // beside it: a coordinator counts a first attempt it dispatched as started from the moment it
-    // sent it, so a crash is charged all the same, and a first attempt cannot be stale yet (if its
-    // STARTED is answered stale after all, the handler's signal aborts). A seed coordinator's
-    // dispatch (attempt 0) waits, as a retry does, and so does a first attempt that arrived just
-    // after this process stalled (see stalledLately).
+    // cancelled attempt never runs at all. A first attempt (1) starts at once: a coordinator counts
+    // a first attempt it dispatched as started from the moment it sent it, so a crash is charged all
+    // the same, and a first attempt cannot be stale yet (if its STARTED or its end is answered stale
+    // after all, the handler's signal aborts or its result is dropped). A seed coordinator's dispatch
+    // (attempt 0) waits, as a retry does, and so does a first attempt that arrived just after this
+    // process stalled (see stalledLately).
     if (entry.gated) {
-      const startedOutcome = await started;
+      const startedOutcome = await sendStarted();
       if (startedOutcome !== "accepted") {
         log.info("not run: STARTED was not accepted", { outcome: startedOutcome });
         progress.stop();
@@ -257,30 +271,38 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       return;
     }
     log.debug("task started");
-    const outcome = await execute(entry, log, progress.update);
+    const startedTimer = started ? undefined : setTimeout(() => void sendStarted(), STARTED_DELAY_MS);
+    const outcome = await execute(entry, log, onProgress);
+    clearTimeout(startedTimer);
     release(entry);
     if (outcome.kind === "dropped") {
       progress.stop();
       return;
     }
-    // Its end is reported after its start was accepted (reports of one attempt stay in order).
-    const startedOutcome = await started;
-    if (startedOutcome !== "accepted") {
-      log.info("ran, but its STARTED was not accepted: nothing more reported", { outcome: startedOutcome });
+    // Its end is reported after its STARTED, if one was sent, was accepted (one attempt's reports
+    // stay in order).
+    if (started) {
+      const startedOutcome = await started;
+      if (startedOutcome !== "accepted") {
+        log.info("ran, but its STARTED was not accepted: nothing more reported", { outcome: startedOutcome });
+        progress.stop();
+        return;
+      }
+      await progress.flush();
+    } else {
       progress.stop();
-      return;
     }
-    await progress.flush();
     if (controller.signal.aborted && controller.signal.reason instanceof Error && controller.signal.reason.name === "StaleAttemptError") {
       return; // a progress report found the attempt stale while we flushed
     }
     const at = unixSeconds(now());
+    const startedAtMs = started ? undefined : startedAt.getTime();
     if (outcome.kind === "complete") {
       log.debug("task completed");
-      await reporter.completed(ref, outcome.resultJson, at);
+      await reporter.completed(ref, outcome.resultJson, at, startedAtMs);
     } else {
       log.warn("task failed", { error: outcome.error, not_retryable: outcome.notRetryable });
-      await reporter.failed(ref, outcome.error, outcome.notRetryable, at);
+      await reporter.failed(ref, outcome.error, outcome.notRetryable, at, startedAtMs);
     }
   }
 

@@ -166,11 +166,32 @@ describe("createTaskPool()", () => {
     expect(order).toEqual(["accepted seed", "run seed"]);
   });
 
-  it("starts a first attempt without waiting for its STARTED's answer, and reports its end only after that answer", async () => {
+  it("starts a first attempt at once; a quick one sends no STARTED, its COMPLETE carries the start time", async () => {
     const order: string[] = [];
+    const clock = new Date("2026-01-02T03:04:05.678Z");
     const { pool: p, reporter } = pool(
       defineHandler("test", () => {
         order.push("run");
+        return "ok";
+      }),
+      { now: () => clock },
+    );
+    p.submit(task("a"));
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(order).toEqual(["run"]);
+    expect(reporter.of("a")).toEqual([
+      { kind: "completed", ref: { taskId: "a", attempt: 1 }, resultJson: '"ok"', at: 1767323045, startedAtMs: clock.getTime() },
+    ]);
+  });
+
+  it("a first attempt still running after a moment sends STARTED, and reports its end only once that is accepted", async () => {
+    const order: string[] = [];
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const { pool: p, reporter } = pool(
+      defineHandler("test", async () => {
+        order.push("run");
+        await finished;
         return "ok";
       }),
     );
@@ -178,13 +199,18 @@ describe("createTaskPool()", () => {
     reporter.answer = (r) =>
       r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push("accepted"), resolve("accepted")))) : "accepted";
     p.submit(task("a"));
-    await waitFor(() => order.includes("run"), "the handler's start");
+    await waitFor(() => reporter.of("a").some((r) => r.kind === "started"), "STARTED while it runs");
+    expect(order).toEqual(["run"]);
+    finish();
     await new Promise((r) => setTimeout(r, 50));
     expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
     accept();
     await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
     expect(order).toEqual(["run", "accepted"]);
-    expect(reporter.of("a").map((r) => r.kind)).toEqual(["started", "completed"]);
+    expect(reporter.of("a")).toEqual([
+      expect.objectContaining({ kind: "started" }),
+      { kind: "completed", ref: { taskId: "a", attempt: 1 }, resultJson: '"ok"', at: expect.any(Number) },
+    ]);
   });
 
   it("a first attempt arriving just after this process stalled (e.g. SIGSTOP) waits for its STARTED's answer", async () => {

@@ -6,8 +6,8 @@ import type { AttemptRef, ReportOutcome, TaskReporter } from "./coordinator_link
 export type RecordedReport =
   | { kind: "started"; ref: AttemptRef; at: number }
   | { kind: "progress"; ref: AttemptRef; percent: number }
-  | { kind: "completed"; ref: AttemptRef; resultJson: string; at: number }
-  | { kind: "failed"; ref: AttemptRef; error: string; notRetryable: boolean; at: number };
+  | { kind: "completed"; ref: AttemptRef; resultJson: string; at: number; startedAtMs?: number }
+  | { kind: "failed"; ref: AttemptRef; error: string; notRetryable: boolean; at: number; startedAtMs?: number };
 
 /** A {@linkcode TaskReporter} that records every report and answers what `answer` says (default accepted). */
 export interface RecordingReporter extends TaskReporter {
@@ -24,8 +24,10 @@ export function createRecordingReporter(): RecordingReporter {
     of: (taskId) => reporter.reports.filter((r) => r.ref.taskId === taskId),
     started: (ref, at) => record({ kind: "started", ref, at }),
     progress: (ref, percent) => record({ kind: "progress", ref, percent }),
-    completed: (ref, resultJson, at) => record({ kind: "completed", ref, resultJson, at }),
-    failed: (ref, error, notRetryable, at) => record({ kind: "failed", ref, error, notRetryable, at }),
+    completed: (ref, resultJson, at, startedAtMs) =>
+      record({ kind: "completed", ref, resultJson, at, ...(startedAtMs === undefined ? {} : { startedAtMs }) }),
+    failed: (ref, error, notRetryable, at, startedAtMs) =>
+      record({ kind: "failed", ref, error, notRetryable, at, ...(startedAtMs === undefined ? {} : { startedAtMs }) }),
   };
   async function record(report: RecordedReport): Promise<ReportOutcome> {
     reporter.reports.push(report);

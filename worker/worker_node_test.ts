@@ -180,14 +180,38 @@ describe("startWorker()", () => {
     const ids = Array.from({ length: 40 }, () => randomUUID());
     await submitMany(worker, ids.map((id) => ({ task_id: id, data: "noop", attempt: 1 })));
     await waitFor(() => ids.every((id) => coordinator.updatesOf(id).some((u) => u.status === "COMPLETE")), "all COMPLETE");
-    expect(coordinator.updates).toHaveLength(80);
+    // Quick first attempts: no STARTED, their COMPLETE carries the start.
+    expect(coordinator.updates).toHaveLength(40);
     expect(coordinator.batchCalls).toBeLessThan(40);
+  });
+
+  it("a quick first attempt sends no STARTED: its COMPLETE carries its start (unix ms); a longer one sends STARTED while it runs", async () => {
+    const { coordinator, worker } = await setup();
+    const quick = randomUUID();
+    const before = Date.now();
+    await submit(worker, { task_id: quick, data: "noop", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(quick).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    const [complete, ...rest] = coordinator.updatesOf(quick);
+    expect(rest).toEqual([]);
+    expect(complete).toMatchObject({ status: "COMPLETE", attempt: 1 });
+    expect(Number(complete?.started_at_ms)).toBeGreaterThanOrEqual(before);
+    expect(Number(complete?.started_at_ms)).toBeLessThanOrEqual(Date.now());
+
+    const slow = randomUUID();
+    await submit(worker, { task_id: slow, data: "sleep", attempt: 1, payload_json: '{"ms":300}' });
+    await waitFor(() => coordinator.updatesOf(slow).length === 1, "STARTED while it runs");
+    expect(coordinator.updatesOf(slow)[0]).toMatchObject({ status: "STARTED", attempt: 1 });
+    await waitFor(() => coordinator.updatesOf(slow).some((u) => u.status === "COMPLETE"), "COMPLETE");
+    expect(coordinator.updatesOf(slow).map((u) => [u.status, Number(u.started_at_ms)])).toEqual([
+      ["STARTED", 0],
+      ["COMPLETE", 0],
+    ]);
   });
 
   it("falls back to one UpdateTaskStatus per report when the coordinator has no ReportBatch (the seed's)", async () => {
     const { coordinator, worker } = await setup({}, false);
     const taskId = randomUUID();
-    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 2 });
     await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
     expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE"]);
     expect(coordinator.batchCalls).toBe(0);
@@ -250,7 +274,7 @@ describe("startWorker()", () => {
     await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
     await waitFor(() => coordinator.updatesOf(taskId).filter((u) => u.status === "COMPLETE").length === 4, "the fourth COMPLETE");
     expect(await worker.drain(10_000)).toBe(true);
-    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]);
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]);
     expect(logger.lines.filter((l) => l["msg"] === "report failed, retrying")).toHaveLength(3);
   });
 
@@ -260,7 +284,7 @@ describe("startWorker()", () => {
     coordinator.answer = (u) => (u.task_id === taskId && u.status === "COMPLETE" ? grpc.status.NOT_FOUND : null);
     await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
     expect(await worker.drain(10_000)).toBe(true);
-    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["STARTED", "COMPLETE"]);
+    expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["COMPLETE"]);
   });
 
   it("while draining, says so in a heartbeat at once, refuses new tasks and finishes the held ones", async () => {
