@@ -32,7 +32,9 @@ interface ClaimRow {
 
 /**
  * Claims up to `limit` due tasks, highest priority then oldest `scheduled_at` first, with
- * `FOR UPDATE SKIP LOCKED` so several coordinators never claim the same task: each becomes PICKED,
+ * `FOR UPDATE SKIP LOCKED` so several coordinators never claim the same task (the selection is the
+ * database function `taskmaster_due_tasks`, whose plan is pinned to the claim index: see its
+ * migration): each becomes PICKED,
  * its attempt number goes up by one (the fencing token its reports must carry) and its lease is set.
  * Raw SQL because Prisma cannot say SKIP LOCKED; times are PostgreSQL's.
  */
@@ -41,12 +43,8 @@ export async function claimDueTasks(db: SqlClient, options: ClaimOptions): Promi
   const exclude = options.excludeCommands ?? [];
   const rows = await db.query<ClaimRow>`
     WITH due AS (
-      SELECT id, priority, scheduled_at FROM tasks
-       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
-         AND NOT (command = ANY(${exclude}::text[]))
-       ORDER BY priority DESC, scheduled_at
-       LIMIT ${options.limit}
-       FOR UPDATE SKIP LOCKED
+      SELECT d.id, t.priority, t.scheduled_at FROM taskmaster_due_tasks(${options.limit}::int, ${exclude}::text[]) AS d(id)
+        JOIN tasks t ON t.id = d.id
     )
     UPDATE tasks t
        SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
@@ -161,14 +159,9 @@ export function claimAndAssignStatement(options: ClaimAndAssignOptions): SqlFrag
   const exclude = options.excludeCommands ?? [];
   return sql`
     WITH due AS (
-      SELECT id FROM tasks
-       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
-         AND NOT (command = ANY(${exclude}::text[]))
-       ORDER BY priority DESC, scheduled_at
-       LIMIT ${options.workers.length}
-       FOR UPDATE SKIP LOCKED
+      SELECT id, row_number() OVER () AS n FROM taskmaster_due_tasks(${options.workers.length}::int, ${exclude}::text[])
     ), numbered AS (
-      SELECT id, row_number() OVER () AS n FROM due
+      SELECT id, n FROM due
     ), slots AS (
       SELECT worker_id, n FROM unnest(${options.workers}::bigint[]) WITH ORDINALITY AS s(worker_id, n)
     ), upd AS (

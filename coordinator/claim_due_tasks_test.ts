@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import pg from "pg";
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 
@@ -120,5 +121,35 @@ describe("claimAndAssignDueTasks()", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(200);
     expect(await db.prisma.taskAttempt.count()).toBe(200);
+  });
+});
+
+describe("taskmaster_due_tasks() (the selection every claim starts with)", () => {
+  test("walks the claim index in order and stops at its limit, even when the statistics predate a burst of due tasks", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.sql.execute`ANALYZE tasks`; // the statistics of an empty table (a fresh install)
+    await db.sql.execute`
+      INSERT INTO tasks (id, command, scheduled_at, priority)
+      SELECT gen_random_uuid(), 'burst', now() - g * interval '1 ms', g % 3 FROM generate_series(1, 5000) AS g`;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const notices: string[] = [];
+      client.on("notice", (notice) => notices.push(notice.message ?? ""));
+      // auto_explain sends the plan of the function's own query back as a NOTICE.
+      await client.query("LOAD 'auto_explain'");
+      await client.query("SET auto_explain.log_min_duration = 0");
+      await client.query("SET auto_explain.log_nested_statements = on");
+      await client.query("SET auto_explain.log_level = notice");
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ id: string }>("SELECT id FROM taskmaster_due_tasks(50, '{}')");
+      await client.query("ROLLBACK");
+      expect(rows).toHaveLength(50);
+      const plan = notices.find((n) => n.includes("FOR UPDATE SKIP LOCKED"));
+      expect(plan).toMatch(/Index Scan using tasks_claim_idx/);
+      expect(plan).not.toMatch(/Sort|Bitmap|Seq Scan/);
+    } finally {
+      await client.end();
+    }
   });
 });
