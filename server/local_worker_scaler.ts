@@ -100,7 +100,9 @@ export function createLocalWorkerScaler(options: LocalWorkerScalerOptions): Work
   const relog = (child: Child, line: string, stream: "stdout" | "stderr") => {
     const log = options.log.child({ worker_id: child.info.id, pid: child.info.pid });
     if (!line.startsWith("{")) {
-      if (line.trim()) (stream === "stderr" ? log.warn : log.info)(line);
+      if (!line.trim()) return;
+      if (stream === "stderr") log.warn(line);
+      else log.info(line);
       return;
     }
     let parsed: Record<string, unknown>;

@@ -30,27 +30,62 @@ export interface LoggerOptions {
 
 /** Creates a structured logger; it reads nothing itself: output, clock and format are passed in. */
 export function createLogger(options: LoggerOptions): Logger {
-  const min = LOG_LEVELS.indexOf(options.level ?? "info");
-  const now = options.now ?? (() => new Date());
-  const base = options.fields ?? {};
-  const emit = (level: LogLevel, msg: string, fields: LogFields | undefined) => {
-    if (LOG_LEVELS.indexOf(level) < min) return;
-    const all: LogFields = { ...base, ...fields };
+  const sink: Sink = {
+    min: LOG_LEVELS.indexOf(options.level ?? "info"),
+    json: options.json,
+    write: options.write,
+    now: options.now ?? (() => new Date()),
+  };
+  return new StructuredLogger(sink, options.fields ? [options.fields] : []);
+}
+
+interface Sink {
+  min: number;
+  json: boolean;
+  write: (line: string) => void;
+  now: () => Date;
+}
+
+/**
+ * A logger and its children. A child only remembers its fields (they are merged when a line is
+ * written, and only for a level that is on): the worker makes one per task, at every task.
+ */
+class StructuredLogger implements Logger {
+  readonly #sink: Sink;
+  readonly #fields: LogFields[];
+
+  constructor(sink: Sink, fields: LogFields[]) {
+    this.#sink = sink;
+    this.#fields = fields;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    if (this.#sink.min <= 0) this.#emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    if (this.#sink.min <= 1) this.#emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    if (this.#sink.min <= 2) this.#emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    if (this.#sink.min <= 3) this.#emit("error", msg, fields);
+  }
+  child(fields: LogFields): Logger {
+    return new StructuredLogger(this.#sink, [...this.#fields, fields]);
+  }
+
+  #emit(level: LogLevel, msg: string, fields: LogFields | undefined): void {
+    const all: LogFields = Object.assign({}, ...this.#fields, fields);
     for (const key of Object.keys(all)) if (all[key] === undefined) delete all[key];
-    if (options.json) {
-      options.write(JSON.stringify({ time: now().toISOString(), level, msg, ...all }));
+    const { json, write, now } = this.#sink;
+    if (json) {
+      write(JSON.stringify({ time: now().toISOString(), level, msg, ...all }));
     } else {
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
         .join(" ");
-      options.write(`${now().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`);
+      write(`${now().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}`);
     }
-  };
-  return {
-    debug: (msg, fields) => emit("debug", msg, fields),
-    info: (msg, fields) => emit("info", msg, fields),
-    warn: (msg, fields) => emit("warn", msg, fields),
-    error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
-  };
+  }
 }

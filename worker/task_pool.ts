@@ -112,7 +112,7 @@ function shutdownReason(reason: string): Error {
 interface Entry {
   key: string;
   task: PoolTask;
-  controller: AbortController;
+  controller: LazyAbort;
   /** Resolves when the attempt left the pool and its reports are settled. */
   finished: Promise<void>;
   finish: () => void;
@@ -218,7 +218,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     const ref: AttemptRef = { taskId: task.taskId, attempt: task.attempt };
     const log = poolLog.child({ task_id: task.taskId, attempt: task.attempt, command: task.command });
     const markStale = () => {
-      if (!controller.signal.aborted) controller.abort(staleReason());
+      controller.abort(staleReason());
     };
 
     // STARTED goes out when this attempt waits for it (below), or once its handler has run for
@@ -264,7 +264,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
         return;
       }
     }
-    if (controller.signal.aborted) {
+    if (controller.aborted) {
       // Cancelled (or the worker is stopping) while STARTED was on its way: do not start it now.
       progress.stop();
       release(entry);
@@ -292,7 +292,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     } else {
       progress.stop();
     }
-    if (controller.signal.aborted && controller.signal.reason instanceof Error && controller.signal.reason.name === "StaleAttemptError") {
+    if (controller.aborted && controller.reason instanceof Error && controller.reason.name === "StaleAttemptError") {
       return; // a progress report found the attempt stale while we flushed
     }
     const at = unixSeconds(now());
@@ -328,7 +328,9 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       attempt: task.attempt,
       command: task.command,
       payload,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
       progress: onProgress,
       log,
     };
@@ -339,8 +341,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       const startGrace = () => {
         graceTimer = setTimeout(() => resolve("abandoned"), graceMs);
       };
-      if (controller.signal.aborted) startGrace();
-      else controller.signal.addEventListener("abort", startGrace, { once: true });
+      controller.onAbort(startGrace);
     });
     const run = (async () => handler.run(ctx))().then(
       (value) => ({ ok: true as const, value }),
@@ -350,8 +351,8 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     clearTimeout(timeout);
     clearTimeout(graceTimer);
 
-    if (controller.signal.aborted) {
-      const reason: unknown = controller.signal.reason;
+    if (controller.aborted) {
+      const reason: unknown = controller.reason;
       const reasonName = reason instanceof Error ? reason.name : "";
       if (settled === "abandoned") {
         log.warn("handler ignored its abort signal: abandoned, slot freed", { reason: reasonName, grace_ms: graceMs });
@@ -418,7 +419,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       const entry: Entry = {
         key,
         task,
-        controller: new AbortController(),
+        controller: new LazyAbort(),
         finished,
         finish: () => {
           active.delete(entry);
@@ -466,7 +467,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
         held.delete(entry.key);
         if (entry.task.attempt > 0) remember(entry.key);
         entry.finish();
-      } else if (!entry.controller.signal.aborted) {
+      } else {
         entry.controller.abort(cancelReason(reason));
       }
       poolLog.info("attempt cancelled", { task_id: taskId, attempt: entry.task.attempt, reason });
@@ -479,10 +480,47 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
         entry.finish();
       }
       for (const entry of held.values()) {
-        if (!entry.controller.signal.aborted) entry.controller.abort(shutdownReason(reason));
+        entry.controller.abort(shutdownReason(reason));
       }
     },
   };
+}
+
+/**
+ * An attempt's abort. Its AbortSignal (the handler's `ctx.signal`) is made only when the handler
+ * reads it: most quick handlers never do, and an AbortController with its EventTarget costs ~10 µs
+ * and an allocation burst per task. Aborting before that records the reason; the signal, once
+ * made, starts aborted with it. The first abort wins, as with AbortController.
+ */
+class LazyAbort {
+  aborted = false;
+  reason: unknown = undefined;
+  #controller: AbortController | undefined;
+  #listeners: (() => void)[] | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.#controller?.abort(reason);
+    const listeners = this.#listeners ?? [];
+    this.#listeners = undefined;
+    for (const listener of listeners) listener();
+  }
+
+  /** Calls `listener` once, when aborted (at once if it already is). */
+  onAbort(listener: () => void): void {
+    if (this.aborted) listener();
+    else (this.#listeners ??= []).push(listener);
+  }
 }
 
 function truncate(text: string, max: number): string {
