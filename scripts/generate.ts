@@ -20,7 +20,7 @@ const protoOut = join(root, "proto", "_generated");
 rmSync(protoOut, { recursive: true, force: true });
 execFileSync(
   bin("proto-loader-gen-types"),
-  ["--keepCase", "--longs=String", "--enums=String", "--defaults", "--arrays", "--oneofs", "--includeComments",
+  ["--keepCase", "--longs=Number", "--enums=String", "--defaults", "--arrays", "--oneofs", "--includeComments",
     "--grpcLib=@grpc/grpc-js", "-O", protoOut, "proto/api.proto"],
   { cwd: root, stdio: "inherit" },
 );
