@@ -7,6 +7,24 @@ function task(taskId: string, overrides: Partial<PoolTask> = {}): PoolTask {
   return { taskId, attempt: 1, command: "test", payloadJson: "", timeoutMs: 0, ...overrides };
 }
 
+/**
+ * Makes every STARTED wait until the returned function is called (it accepts the latest one),
+ * noting `accepted <taskId>` in `order` then.
+ */
+function holdStarted(reporter: ReturnType<typeof createRecordingReporter>, order: string[]): () => void {
+  let accept = () => {};
+  reporter.answer = (r) =>
+    r.kind === "started"
+      ? new Promise((resolve) => {
+          accept = () => {
+            order.push(`accepted ${r.ref.taskId}`);
+            resolve("accepted");
+          };
+        })
+      : "accepted";
+  return () => accept();
+}
+
 function pool(handler: TaskHandler, overrides: Partial<TaskPoolOptions> = {}) {
   const reporter = createRecordingReporter();
   const logger = createTestLogger();
@@ -148,9 +166,7 @@ describe("createTaskPool()", () => {
         return "ok";
       }),
     );
-    let accept: () => void = () => {};
-    reporter.answer = (r) =>
-      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push(`accepted ${r.ref.taskId}`), resolve("accepted")))) : "accepted";
+    const accept = holdStarted(reporter, order);
     p.submit(task("retry", { attempt: 2 }));
     await new Promise((r) => setTimeout(r, 50));
     expect(order).toEqual([]);
@@ -195,9 +211,7 @@ describe("createTaskPool()", () => {
         return "ok";
       }),
     );
-    let accept: () => void = () => {};
-    reporter.answer = (r) =>
-      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push("accepted"), resolve("accepted")))) : "accepted";
+    const accept = holdStarted(reporter, order);
     p.submit(task("a"));
     await waitFor(() => reporter.of("a").some((r) => r.kind === "started"), "STARTED while it runs");
     expect(order).toEqual(["run"]);
@@ -206,7 +220,7 @@ describe("createTaskPool()", () => {
     expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
     accept();
     await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
-    expect(order).toEqual(["run", "accepted"]);
+    expect(order).toEqual(["run", "accepted a"]);
     expect(reporter.of("a")).toEqual([
       expect.objectContaining({ kind: "started" }),
       { kind: "completed", ref: { taskId: "a", attempt: 1 }, resultJson: '"ok"', at: expect.any(Number) },
@@ -221,9 +235,7 @@ describe("createTaskPool()", () => {
         return "ok";
       }),
     );
-    let accept: () => void = () => {};
-    reporter.answer = (r) =>
-      r.kind === "started" ? new Promise((resolve) => (accept = () => (order.push("accepted"), resolve("accepted")))) : "accepted";
+    const accept = holdStarted(reporter, order);
     await new Promise((r) => setTimeout(r, 300)); // the pool's event-loop ticks are running
     const until = performance.now() + 1300;
     while (performance.now() < until) {
@@ -234,7 +246,7 @@ describe("createTaskPool()", () => {
     expect(order).toEqual([]);
     accept();
     await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
-    expect(order).toEqual(["accepted", "run"]);
+    expect(order).toEqual(["accepted a", "run"]);
   });
 
   it("a first attempt whose STARTED is answered stale: its handler is aborted and nothing more is reported", async () => {
