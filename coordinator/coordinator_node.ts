@@ -723,37 +723,40 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
 
   /** ReportBatch, unary or streamed: one result per report, in order. */
-  const reportBatch = async (request: ReportBatchRequest__Output, callback: (error: { code: grpc.status; details: string } | null, response?: ReportBatchResponse) => void) => {
-      const reports = request.reports ?? [];
-      if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
-      const parsed = reports.map((r) => statusReportSchema.safeParse(r));
-      const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
-      try {
-        const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
-        const rest = valid.filter((_, k) => !fromRegistry[k]);
-        freeFinishedSlots(rest.map((v) => v.report));
-        const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
-        const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
-        valid.forEach((v, k) => {
-          if (fromRegistry[k]) byIndex.set(v.i, { code: "ACCEPTED", message: "", attempt: v.report.attempt });
-        });
-        callback(null, {
-          results: reports.map((r, i) => {
-            const p = parsed[i]!;
-            const v = byIndex.get(i);
-            if (!p.success || !v) {
-              return { task_id: r.task_id, attempt: r.attempt, code: "INVALID", message: p.success ? "not applied" : describeIssues(p.error) };
-            }
-            return { task_id: r.task_id, attempt: v.attempt, code: v.code, message: v.message };
-          }),
-        });
-      } catch (error) {
-        // Nothing of the batch is known to be applied: every report is to be sent again (they are idempotent).
-        callback(null, {
-          results: reports.map((r) => ({ task_id: r.task_id, attempt: r.attempt, code: "RETRY", message: unavailable(error).details })),
-        });
-      }
-    };
+  const reportBatch = async (
+    request: ReportBatchRequest__Output,
+    callback: (error: { code: grpc.status; details: string } | null, response?: ReportBatchResponse) => void,
+  ) => {
+    const reports = request.reports ?? [];
+    if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
+    const parsed = reports.map((r) => statusReportSchema.safeParse(r));
+    const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
+    try {
+      const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
+      const rest = valid.filter((_, k) => !fromRegistry[k]);
+      freeFinishedSlots(rest.map((v) => v.report));
+      const verdicts = rest.length > 0 ? await applyTogether(rest.map((v) => v.report)) : [];
+      const byIndex = new Map<number, Verdict>(rest.map((v, k) => [v.i, verdicts[k]!]));
+      valid.forEach((v, k) => {
+        if (fromRegistry[k]) byIndex.set(v.i, { code: "ACCEPTED", message: "", attempt: v.report.attempt });
+      });
+      callback(null, {
+        results: reports.map((r, i) => {
+          const p = parsed[i]!;
+          const v = byIndex.get(i);
+          if (!p.success || !v) {
+            return { task_id: r.task_id, attempt: r.attempt, code: "INVALID", message: p.success ? "not applied" : describeIssues(p.error) };
+          }
+          return { task_id: r.task_id, attempt: v.attempt, code: v.code, message: v.message };
+        }),
+      });
+    } catch (error) {
+      // Nothing of the batch is known to be applied: every report is to be sent again (they are idempotent).
+      callback(null, {
+        results: reports.map((r) => ({ task_id: r.task_id, attempt: r.attempt, code: "RETRY", message: unavailable(error).details })),
+      });
+    }
+  };
 
   const handlers: CoordinatorServiceHandlers = {
     SubmitTask: async (call, callback) => {
