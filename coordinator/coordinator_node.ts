@@ -558,7 +558,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const accepted = reports.map((r) => {
       if (r.status !== "STARTED" || r.attempt !== 1 || finishing.has(`${r.task_id}/${r.attempt}`)) return false;
       if (!registry.markStarted(r.task_id, r.attempt, r.worker_id)) return false;
-      pendingStarts.set(r.task_id, { attempt: r.attempt, workerId: registry.holder(r.task_id)!.workerId, at: new Date() });
+      // The handler's own start when the report says it (sent after the handler ran a while), else
+      // now; never later than now (the worker's clock may run ahead).
+      const at = new Date(r.started_at_ms > 0 ? Math.min(r.started_at_ms, Date.now()) : Date.now());
+      pendingStarts.set(r.task_id, { attempt: r.attempt, workerId: registry.holder(r.task_id)!.workerId, at });
       return true;
     });
     armStartsTimer();

@@ -28,8 +28,11 @@ export type ReportOutcome = "accepted" | "stale" | "rejected" | "gave_up" | "can
 
 /** Where the task pool sends what happens to an attempt. Implemented by {@linkcode createCoordinatorLink}. */
 export interface TaskReporter {
-  /** STARTED, `startedAt` in unix seconds; retried until accepted or refused. */
-  started(ref: AttemptRef, startedAt: number): Promise<ReportOutcome>;
+  /**
+   * STARTED, `startedAt` in unix seconds; retried until accepted or refused. `startedAtMs`: when the
+   * handler started (unix ms), if it already runs.
+   */
+  started(ref: AttemptRef, startedAt: number, startedAtMs?: number): Promise<ReportOutcome>;
   /** Progress 0..100: best effort, one try. */
   progress(ref: AttemptRef, percent: number): Promise<ReportOutcome>;
   /**
@@ -313,7 +316,8 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       heartbeating = false;
       clearTimeout(timer);
     },
-    started: (ref, startedAt) => report(ref, { ...base(ref), status: "STARTED", started_at: startedAt }),
+    started: (ref, startedAt, startedAtMs) =>
+      report(ref, { ...base(ref), status: "STARTED", started_at: startedAt, started_at_ms: startedAtMs ?? 0 }),
     completed: (ref, resultJson, completedAt, startedAtMs) =>
       report(ref, { ...base(ref), status: "COMPLETE", completed_at: completedAt, result_json: resultJson, started_at_ms: startedAtMs ?? 0 }),
     failed: (ref, error, notRetryable, failedAt, startedAtMs) =>

@@ -228,7 +228,8 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     let started: Promise<ReportOutcome> | undefined;
     let ready!: (ok: boolean) => void;
     const sendStarted = (): Promise<ReportOutcome> =>
-      (started ??= reporter.started(ref, unixSeconds(startedAt)).then((outcome) => {
+      // (A first attempt's handler is already running when its STARTED goes: say since when.)
+      (started ??= reporter.started(ref, unixSeconds(startedAt), entry.gated ? undefined : startedAt.getTime()).then((outcome) => {
         if (outcome === "stale") markStale();
         ready(outcome === "accepted");
         return outcome;

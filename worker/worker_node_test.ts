@@ -23,6 +23,8 @@ interface RecordingCoordinator {
   target: string;
   heartbeats: HeartbeatRequest__Output[];
   updates: UpdateTaskStatusRequest__Output[];
+  /** When each update arrived (Date.now()). */
+  receivedAt: WeakMap<UpdateTaskStatusRequest__Output, number>;
   progress: ProgressReport__Output[];
   /** Answer to an UpdateTaskStatus: null = success, else a gRPC status code to fail it with. */
   answer: (request: UpdateTaskStatusRequest__Output) => grpc.status | null;
@@ -39,6 +41,7 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
     batchCalls: 0,
     heartbeats: [],
     updates: [],
+    receivedAt: new WeakMap(),
     progress: [],
     answer: () => null,
     updatesOf: (taskId) => coordinator.updates.filter((u) => u.task_id === taskId),
@@ -51,6 +54,7 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
     return {
       results: request.reports.map((report) => {
         coordinator.updates.push(report);
+        coordinator.receivedAt.set(report, Date.now());
         const code = coordinator.answer(report);
         return { task_id: report.task_id, attempt: report.attempt, code: codeName(code), message: code === null ? "" : "test says no" };
       }),
@@ -63,6 +67,7 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
     },
     UpdateTaskStatus(call, callback) {
       coordinator.updates.push(call.request);
+      coordinator.receivedAt.set(call.request, Date.now());
       const code = coordinator.answer(call.request);
       if (code === null) callback(null, { success: true });
       else callback({ code, details: code === grpc.status.FAILED_PRECONDITION ? "stale attempt" : "test says no" });
@@ -198,14 +203,17 @@ describe("startWorker()", () => {
     expect(Number(complete?.started_at_ms)).toBeLessThanOrEqual(Date.now());
 
     const slow = randomUUID();
+    const slowSubmitted = Date.now();
     await submit(worker, { task_id: slow, data: "sleep", attempt: 1, payload_json: '{"ms":300}' });
     await waitFor(() => coordinator.updatesOf(slow).length === 1, "STARTED while it runs");
     expect(coordinator.updatesOf(slow)[0]).toMatchObject({ status: "STARTED", attempt: 1 });
     await waitFor(() => coordinator.updatesOf(slow).some((u) => u.status === "COMPLETE"), "COMPLETE");
-    expect(coordinator.updatesOf(slow).map((u) => [u.status, Number(u.started_at_ms)])).toEqual([
-      ["STARTED", 0],
-      ["COMPLETE", 0],
-    ]);
+    const [started, completed] = coordinator.updatesOf(slow);
+    // Its STARTED, sent once the handler had run 25 ms, says when the handler began (not when the
+    // STARTED was sent); its end does not repeat it.
+    expect(Number(started?.started_at_ms)).toBeGreaterThanOrEqual(slowSubmitted);
+    expect(coordinator.receivedAt.get(started!)! - Number(started?.started_at_ms)).toBeGreaterThanOrEqual(24);
+    expect(completed).toMatchObject({ status: "COMPLETE", started_at_ms: 0 });
   });
 
   it("falls back to one UpdateTaskStatus per report when the coordinator has no ReportBatch (the seed's)", async () => {
