@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defineHandler, NonRetryableError, type TaskHandler } from "./handler.ts";
-import { createTaskPool, type PoolTask, type TaskPoolOptions } from "./task_pool.ts";
+import { createTaskPool, type PoolTask, type TaskPool, type TaskPoolOptions } from "./task_pool.ts";
 import { createRecordingReporter, createTestLogger, deferred, waitFor } from "./testing.ts";
 
 function task(taskId: string, overrides: Partial<PoolTask> = {}): PoolTask {
@@ -23,6 +23,23 @@ function holdStarted(reporter: ReturnType<typeof createRecordingReporter>, order
         })
       : "accepted";
   return () => accept();
+}
+
+/**
+ * Submits `submitted` and checks that its handler (which notes `run <taskId>` in `order`) runs only
+ * once its STARTED is accepted by `accept` (from {@linkcode holdStarted}).
+ */
+async function expectRunOnlyOnceAccepted(
+  held: { pool: TaskPool; reporter: ReturnType<typeof createRecordingReporter>; order: string[]; accept: () => void },
+  submitted: PoolTask,
+): Promise<void> {
+  held.order.length = 0;
+  held.pool.submit(submitted);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(held.order).toEqual([]);
+  held.accept();
+  await waitFor(() => held.reporter.of(submitted.taskId).some((r) => r.kind === "completed"), "COMPLETE");
+  expect(held.order).toEqual([`accepted ${submitted.taskId}`, `run ${submitted.taskId}`]);
 }
 
 function pool(handler: TaskHandler, overrides: Partial<TaskPoolOptions> = {}) {
@@ -167,19 +184,8 @@ describe("createTaskPool()", () => {
       }),
     );
     const accept = holdStarted(reporter, order);
-    p.submit(task("retry", { attempt: 2 }));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(order).toEqual([]);
-    accept();
-    await waitFor(() => reporter.of("retry").some((r) => r.kind === "completed"), "COMPLETE");
-    expect(order).toEqual(["accepted retry", "run retry"]);
-    order.length = 0;
-    p.submit(task("seed", { attempt: 0 }));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(order).toEqual([]);
-    accept();
-    await waitFor(() => reporter.of("seed").some((r) => r.kind === "completed"), "COMPLETE");
-    expect(order).toEqual(["accepted seed", "run seed"]);
+    await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("retry", { attempt: 2 }));
+    await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("seed", { attempt: 0 }));
   });
 
   it("starts a first attempt at once; a quick one sends no STARTED, its COMPLETE carries the start time", async () => {
@@ -230,8 +236,8 @@ describe("createTaskPool()", () => {
   it("a first attempt arriving just after this process stalled (e.g. SIGSTOP) waits for its STARTED's answer", async () => {
     const order: string[] = [];
     const { pool: p, reporter } = pool(
-      defineHandler("test", () => {
-        order.push("run");
+      defineHandler("test", (ctx) => {
+        order.push(`run ${ctx.taskId}`);
         return "ok";
       }),
     );
@@ -241,12 +247,8 @@ describe("createTaskPool()", () => {
     while (performance.now() < until) {
       // the event loop stands still, as in a paused process
     }
-    p.submit(task("a"));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(order).toEqual([]);
-    accept();
-    await waitFor(() => reporter.of("a").some((r) => r.kind === "completed"), "COMPLETE");
-    expect(order).toEqual(["accepted a", "run"]);
+    // Submitted at once, before the event loop ticks again.
+    await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("a"));
   });
 
   it("a first attempt whose STARTED is answered stale: its handler is aborted and nothing more is reported", async () => {
