@@ -1,6 +1,6 @@
-import { sql, type SqlClient } from "../prisma/mod.ts";
+import { sql, type SqlClient, type SqlFragment } from "../prisma/mod.ts";
 import { uuidV7s } from "./_uuid_v7.ts";
-import { type TaskSummaryRow, toTaskSummary, type TaskSummary } from "./_views.ts";
+import { taskSummarySelect, type TaskSummaryRow, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** What {@linkcode scheduleTask} inserts. Times are PostgreSQL's clock unless `runAt` is given. */
 export interface ScheduleTaskInput {
@@ -52,11 +52,19 @@ export async function scheduleTask(db: SqlClient, input: ScheduleTaskInput): Pro
   return { task: toTaskSummary(existing), created: false };
 }
 
-/** The columns of a {@linkcode TaskSummaryRow}, named as Prisma names them. */
-const summaryColumns = sql`id::text AS id, command, status::text AS status, priority, attempt, max_attempts AS "maxAttempts",
-  progress, worker_id AS "workerId", scheduled_at AS "scheduledAt", picked_at AS "pickedAt", started_at AS "startedAt",
-  completed_at AS "completedAt", failed_at AS "failedAt", last_error AS "lastError", created_at AS "createdAt",
-  updated_at AS "updatedAt"`;
+/**
+ * The columns of a {@linkcode TaskSummaryRow}, named as Prisma names them: derived from
+ * `taskSummarySelect` (every field of the tasks model is mapped to its snake_case column), so the
+ * summary's fields are listed once. uuid and enum values come back from `pg` as strings.
+ */
+const summaryColumns: SqlFragment = {
+  strings: [
+    Object.keys(taskSummarySelect)
+      .map((field) => `${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} AS "${field}"`)
+      .join(", "),
+  ],
+  values: [],
+};
 
 /** What {@linkcode scheduleTaskBatch} inserts: `count` identical tasks due after `delaySeconds`. */
 export interface ScheduleBatchInput {
