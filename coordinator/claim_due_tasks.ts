@@ -76,8 +76,9 @@ export interface Assignment {
 }
 
 /**
- * Binds claimed tasks to workers (sets `worker_id`) and opens an attempt row for each, in one
- * statement. Only tasks still PICKED at that attempt by this coordinator are bound.
+ * Binds claimed tasks to workers (sets `worker_id`), in one statement. Only tasks still PICKED at
+ * that attempt by this coordinator are bound. The attempt's row in `task_attempts` is written when
+ * the attempt ends (see record_task_report.ts); until then the task row is the open attempt.
  */
 export async function assignClaimedTasks(
   db: SqlClient,
@@ -89,17 +90,9 @@ export async function assignClaimedTasks(
   const attempts = assignments.map((a) => a.attempt);
   const workers = assignments.map((a) => a.workerId);
   await db.execute`
-    WITH a AS (
-      SELECT * FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) AS a(id, attempt, worker_id)
-    ), bound AS (
-      UPDATE tasks t SET worker_id = a.worker_id, updated_at = now()
-        FROM a
-       WHERE t.id = a.id AND t.attempt = a.attempt AND t.status = 'PICKED' AND t.coordinator_id = ${coordinatorId}
-      RETURNING t.id, t.attempt, t.worker_id, t.picked_at
-    )
-    INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)
-    SELECT id, attempt, worker_id, ${coordinatorId}, picked_at FROM bound
-    ON CONFLICT (task_id, attempt) DO NOTHING`;
+    UPDATE tasks t SET worker_id = a.worker_id, updated_at = now()
+      FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[]) AS a(id, attempt, worker_id)
+     WHERE t.id = a.id AND t.attempt = a.attempt AND t.status = 'PICKED' AND t.coordinator_id = ${coordinatorId}`;
 }
 
 /**
@@ -136,8 +129,10 @@ export interface ClaimAndAssignOptions {
 /**
  * {@linkcode claimDueTasks} and {@linkcode assignClaimedTasks} in one statement, for when any of
  * the workers can run any task: claims up to `workers.length` due tasks (highest priority, then
- * oldest `scheduled_at`, first; SKIP LOCKED), binds the n-th to `workers[n]` and opens each attempt's
- * row. One write of each task row and one commit instead of two. In claim order.
+ * oldest `scheduled_at`, first; SKIP LOCKED), binds the n-th to `workers[n]`. One write of each task
+ * row and one commit instead of two. In claim order. No `task_attempts` row is written: the task row
+ * holds the open attempt (number, worker, coordinator, picked_at, started_at) until it ends, when its
+ * row is written once (a claim that inserted it, and its FK check, cost a third of the claim).
  */
 export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
   if (options.workers.length === 0) return [];
@@ -160,22 +155,14 @@ export function claimAndAssignStatement(options: ClaimAndAssignOptions): SqlFrag
   return sql`
     WITH due AS (
       SELECT id, row_number() OVER () AS n FROM taskmaster_due_tasks(${options.workers.length}::int, ${exclude}::text[])
-    ), numbered AS (
-      SELECT id, n FROM due
     ), slots AS (
       SELECT worker_id, n FROM unnest(${options.workers}::bigint[]) WITH ORDINALITY AS s(worker_id, n)
-    ), upd AS (
-      UPDATE tasks t
-         SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
-             worker_id = slots.worker_id, coordinator_id = ${options.coordinatorId}, progress = 0,
-             lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
-        FROM numbered JOIN slots ON slots.n = numbered.n
-       WHERE t.id = numbered.id
-      RETURNING t.id, t.command, t.payload, t.attempt, t.timeout_ms, t.worker_id, t.picked_at, numbered.n
-    ), att AS (
-      INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)
-      SELECT id, attempt, worker_id, ${options.coordinatorId}, picked_at FROM upd
-      ON CONFLICT (task_id, attempt) DO NOTHING
     )
-    SELECT id::text AS id, command, payload::text AS payload, attempt, timeout_ms, worker_id, n FROM upd`;
+    UPDATE tasks t
+       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
+           worker_id = slots.worker_id, coordinator_id = ${options.coordinatorId}, progress = 0,
+           lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
+      FROM due JOIN slots ON slots.n = due.n
+     WHERE t.id = due.id
+    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms, t.worker_id, due.n`;
 }

@@ -1,4 +1,5 @@
 import type { SqlClient } from "../prisma/mod.ts";
+import { WRITE_ENDED_ATTEMPTS } from "./_ended_attempts.ts";
 
 /**
  * What became of a worker's report:
@@ -99,9 +100,7 @@ export async function markTasksStarted(db: SqlClient, reports: TaskReport[], lea
        WHERE t.id = r.id AND cur.status = 'PICKED'
          AND (r.attempt = 0 OR cur.attempt = r.attempt)
          AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt, t.worker_id, t.started_at
-    ), att AS (
-      UPDATE task_attempts a SET started_at = upd.started_at FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+      RETURNING t.id, t.attempt, t.worker_id
     )
     SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, NULL::text AS new_status
       FROM r LEFT JOIN cur ON cur.id = r.id
@@ -143,10 +142,10 @@ export async function completeTasks(
        WHERE t.id = r.id AND cur.status IN ('PICKED', 'RUNNING')
          AND (r.attempt = 0 OR cur.attempt = r.attempt)
          AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt, t.worker_id, t.started_at
-    ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), started_at = coalesce(a.started_at, upd.started_at), outcome = 'COMPLETED'
-        FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+      RETURNING t.id, t.attempt, t.worker_id, t.coordinator_id, t.picked_at, t.started_at
+    ), ended AS (
+      SELECT id AS task_id, attempt, worker_id, coordinator_id, picked_at, started_at, 'COMPLETED' AS outcome, NULL::text AS error FROM upd
+    ), written AS (${WRITE_ENDED_ATTEMPTS}
     ), w AS (
       UPDATE workers SET tasks_completed = tasks_completed + c.n
         FROM (SELECT worker_id, count(*) AS n FROM upd WHERE worker_id IS NOT NULL GROUP BY worker_id) c
@@ -176,9 +175,11 @@ export async function failTask(
   db: SqlClient,
   report: TaskReport & { error: string; notRetryable: boolean; retryDelayMs: number },
 ): Promise<ReportResult> {
+  const startedAt = report.startedAt?.toISOString() ?? null;
   const rows = await db.query<CurrentRow>`
     WITH cur AS (
-      SELECT id, attempt, max_attempts, failures, status::text AS status, worker_id FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
+      SELECT id, attempt, max_attempts, failures, status::text AS status, worker_id, coordinator_id, picked_at, started_at
+        FROM tasks WHERE id = ${report.taskId}::uuid FOR UPDATE
     ), decision AS (
       SELECT cur.id, CASE WHEN ${report.notRetryable} THEN 'FAILED'
                           WHEN cur.failures + 1 >= cur.max_attempts THEN 'DEAD'
@@ -198,11 +199,13 @@ export async function failTask(
         FROM decision d
        WHERE t.id = d.id
       RETURNING t.id, t.attempt, d.next, (SELECT worker_id FROM cur) AS worker_id
-    ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), outcome = 'FAILED', error = ${report.error},
-             started_at = CASE WHEN a.started_at IS NOT NULL OR ${report.startedAt?.toISOString() ?? null}::timestamptz IS NULL THEN a.started_at
-                               ELSE least(greatest(${report.startedAt?.toISOString() ?? null}::timestamptz, a.picked_at), now()) END
-        FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt
+    ), ended AS (
+      SELECT cur.id AS task_id, cur.attempt, cur.worker_id, cur.coordinator_id, cur.picked_at,
+             CASE WHEN ${startedAt}::timestamptz IS NULL THEN cur.started_at
+                  ELSE coalesce(cur.started_at, least(greatest(${startedAt}::timestamptz, cur.picked_at), now())) END AS started_at,
+             'FAILED' AS outcome, ${report.error}::text AS error
+        FROM cur JOIN upd ON upd.id = cur.id
+    ), written AS (${WRITE_ENDED_ATTEMPTS}
     ), w AS (
       UPDATE workers SET tasks_failed = tasks_failed + 1 FROM upd WHERE workers.id = upd.worker_id
     )

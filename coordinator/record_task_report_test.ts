@@ -61,6 +61,30 @@ describe("markTaskStarted() and completeTask()", () => {
     expect((await db.prisma.worker.findUniqueOrThrow({ where: { id: 7n } })).tasksCompleted).toBe(1);
   });
 
+  test("write the attempt's row once, at its end, with its worker, coordinator and times", async () => {
+    const t = await dispatched(7);
+    await markTaskStarted(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7 }, 30_000);
+    expect(await db.prisma.taskAttempt.count({ where: { taskId: t.id } })).toBe(0); // the task row holds it
+    await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
+    expect(row.attempts).toHaveLength(1);
+    expect(row.attempts[0]).toMatchObject({ attempt: 1, workerId: 7n, coordinatorId: "c", outcome: "COMPLETED", error: null });
+    expect(row.attempts[0]!.pickedAt).toEqual(row.pickedAt);
+    expect(row.attempts[0]!.startedAt).toEqual(row.startedAt);
+    expect(row.attempts[0]!.finishedAt).toEqual(row.completedAt);
+  });
+
+  test("close an attempt row an older coordinator opened at its claim, instead of writing a second", async () => {
+    const t = await dispatched(7);
+    const picked = (await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).pickedAt!;
+    await db.prisma.taskAttempt.create({ data: { taskId: t.id, attempt: t.attempt, workerId: 7n, coordinatorId: "old", pickedAt: picked } });
+    await failTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, error: "boom", notRetryable: false, retryDelayMs: 0 });
+    const attempts = await db.prisma.taskAttempt.findMany({ where: { taskId: t.id } });
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({ attempt: 1, outcome: "FAILED", error: "boom", coordinatorId: "old" });
+    expect(attempts[0]!.finishedAt).not.toBeNull();
+  });
+
   test("accept a seed worker's reports, which carry no attempt or worker id", async () => {
     const t = await dispatched(9);
     expect((await markTaskStarted(db.sql, { taskId: t.id, attempt: 0, workerId: 0 }, 30_000)).outcome).toBe("applied");

@@ -1,4 +1,5 @@
 import { sql, type SqlClient, type SqlFragment } from "../prisma/mod.ts";
+import { WRITE_ENDED_ATTEMPTS } from "./_ended_attempts.ts";
 
 /** A task taken back from a worker that can no longer run it. */
 export interface LostTask {
@@ -102,12 +103,15 @@ async function requeue(
         FROM found
     ),
     decided AS (
-      SELECT t.id, lost.worker_id,
+      SELECT t.id, lost.worker_id, t.attempt, t.coordinator_id, t.picked_at,
+             CASE WHEN t.started_at IS NULL AND lost.status = 'RUNNING' THEN t.picked_at ELSE t.started_at END AS started_at,
              t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END AS failures,
              CASE WHEN t.failures + CASE WHEN lost.status = 'RUNNING' THEN 1 ELSE 0 END >= t.max_attempts
-                    OR (lost.status = 'PICKED' AND (
+                    -- The earlier attempts lost before they started, and this one.
+                    OR (lost.status = 'PICKED' AND 1 + (
                           SELECT count(*) FROM task_attempts a
-                           WHERE a.task_id = t.id AND a.outcome IN ('LOST', 'RUNNING') AND a.started_at IS NULL
+                           WHERE a.task_id = t.id AND a.attempt < t.attempt
+                             AND a.outcome IN ('LOST', 'RUNNING') AND a.started_at IS NULL
                         ) >= ${UNSTARTED_LOSS_CAP})
                   THEN 'DEAD' ELSE 'SCHEDULED' END::"TaskStatus" AS next
         FROM tasks t JOIN lost ON lost.id = t.id
@@ -127,10 +131,10 @@ async function requeue(
         FROM decided d
        WHERE t.id = d.id
       RETURNING t.id, t.attempt, t.status::text AS status, d.worker_id
-    ), att AS (
-      UPDATE task_attempts a SET finished_at = now(), outcome = 'LOST', error = ${reason},
-             started_at = CASE WHEN a.started_at IS NULL AND upd.id = ANY(${startedTaskIds}::uuid[]) THEN a.picked_at ELSE a.started_at END
-        FROM upd WHERE a.task_id = upd.id AND a.attempt = upd.attempt AND a.outcome = 'RUNNING'
+    ), ended AS (
+      SELECT id AS task_id, attempt, worker_id, coordinator_id, picked_at, started_at, 'LOST' AS outcome, ${reason}::text AS error
+        FROM decided
+    ), written AS (${WRITE_ENDED_ATTEMPTS}
     ), counted AS (
       INSERT INTO counters (name, value) SELECT ${counterName}, count(*) FROM upd HAVING count(*) > 0
       ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value

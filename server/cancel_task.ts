@@ -26,8 +26,8 @@ interface CancelRow {
 
 /**
  * Cancels task `id` when it is SCHEDULED, PICKED or RUNNING: it becomes CANCELLED (terminal), its
- * lease is cleared (`failed_at` stays null: it did not fail) and its open attempt, if any, is closed
- * with outcome CANCELLED at PostgreSQL's `now()`. One statement, which locks the row (FOR UPDATE)
+ * lease is cleared (`failed_at` stays null: it did not fail) and its open attempt, if it was PICKED
+ * or RUNNING, gets its row with outcome CANCELLED at PostgreSQL's `now()`. One statement, which locks the row (FOR UPDATE)
  * and checks the status under the lock: a worker's report racing the cancel either commits first
  * (and the cancel sees its result) or finds the task CANCELLED and is refused as stale, since the
  * coordinator's reports only move PICKED or RUNNING tasks. A coordinator whose worker holds the task
@@ -36,16 +36,20 @@ interface CancelRow {
 export async function cancelTask(prisma: PrismaClient, id: string): Promise<CancelTaskResult> {
   const [row] = await prisma.$queryRaw<CancelRow[]>`
     WITH cur AS (
-      SELECT id, attempt, status FROM tasks WHERE id = ${id}::uuid FOR UPDATE
+      SELECT id, attempt, status, worker_id, coordinator_id, picked_at, started_at FROM tasks WHERE id = ${id}::uuid FOR UPDATE
     ), upd AS (
       UPDATE tasks t SET status = 'CANCELLED', lease_expires_at = NULL, updated_at = now()
         FROM cur
        WHERE t.id = cur.id AND cur.status IN ('SCHEDULED', 'PICKED', 'RUNNING')
-      RETURNING t.id, t.attempt
+      RETURNING t.id
     ), att AS (
-      UPDATE task_attempts a SET outcome = 'CANCELLED', finished_at = now()
-        FROM upd
-       WHERE a.task_id = upd.id AND a.attempt = upd.attempt AND a.outcome = 'RUNNING'
+      -- The open attempt (the task row holds it until it ends) gets its row; see coordinator/_ended_attempts.ts.
+      INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome)
+      SELECT cur.id, cur.attempt, cur.worker_id, cur.coordinator_id, coalesce(cur.picked_at, now()), cur.started_at, now(), 'CANCELLED'
+        FROM cur JOIN upd ON upd.id = cur.id
+       WHERE cur.status IN ('PICKED', 'RUNNING')
+      ON CONFLICT (task_id, attempt) DO UPDATE SET outcome = 'CANCELLED', finished_at = now()
+       WHERE task_attempts.outcome = 'RUNNING'
     )
     SELECT cur.status::text AS previous_status, EXISTS (SELECT 1 FROM upd) AS cancelled FROM cur`;
   if (!row) return { outcome: "not_found" };

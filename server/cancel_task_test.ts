@@ -18,8 +18,12 @@ beforeEach(async () => {
 
 const MISSING = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
 
-/** A task in `status` as the coordinator would have left it, with its open attempt when it has one. */
-async function taskIn(status: TaskStatus): Promise<string> {
+/**
+ * A task in `status` as the coordinator would have left it: a PICKED or RUNNING one holds its open
+ * attempt on the task row (its attempt row is written when it ends), or, with `legacyOpenRow`, also in
+ * an attempt row with outcome RUNNING, as coordinators before 20261127 opened it at the claim.
+ */
+async function taskIn(status: TaskStatus, legacyOpenRow = false): Promise<string> {
   const held = status === "PICKED" || status === "RUNNING";
   const task = await t.db.prisma.task.create({
     data: {
@@ -41,7 +45,7 @@ async function taskIn(status: TaskStatus): Promise<string> {
   await t.db.prisma.taskAttempt.create({
     data: { taskId: task.id, attempt: 1, workerId: 5n, outcome: "LOST", error: "worker 5 lost: missed heartbeats", finishedAt: new Date(0) },
   });
-  if (held) await t.db.prisma.taskAttempt.create({ data: { taskId: task.id, attempt: 2, workerId: 7n, startedAt: status === "RUNNING" ? new Date() : null } });
+  if (held && legacyOpenRow) await t.db.prisma.taskAttempt.create({ data: { taskId: task.id, attempt: 2, workerId: 7n, startedAt: status === "RUNNING" ? new Date() : null } });
   return task.id;
 }
 
@@ -55,10 +59,16 @@ async function everything(): Promise<string> {
 }
 
 describe("cancelTask()", () => {
-  it.each(["SCHEDULED", "PICKED", "RUNNING"] as const)(
-    "`cancelTask()` cancels a %s task: CANCELLED, lease cleared, failed_at null, open attempt closed at the database's now()",
-    async (status) => {
-      const id = await taskIn(status);
+  it.each([
+    ["SCHEDULED", false],
+    ["PICKED", false],
+    ["RUNNING", false],
+    ["PICKED", true],
+    ["RUNNING", true],
+  ] as const)(
+    "`cancelTask()` cancels a %s task (attempt row opened at the claim: %s): CANCELLED, lease cleared, failed_at null, its attempt written as CANCELLED at the database's now()",
+    async (status, legacyOpenRow) => {
+      const id = await taskIn(status, legacyOpenRow);
       const result = await cancelTask(t.db.prisma, id);
       expect(result).toMatchObject({ outcome: "cancelled", previousStatus: status, task: { id, status: "CANCELLED" } });
       const row = await t.db.prisma.task.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { attempt: "asc" } } } });
@@ -71,7 +81,9 @@ describe("cancelTask()", () => {
       if (status === "SCHEDULED") {
         expect(current).toBeUndefined();
       } else {
-        expect(current).toMatchObject({ attempt: 2, outcome: "CANCELLED" });
+        expect(row.attempts).toHaveLength(2);
+        expect(current).toMatchObject({ attempt: 2, outcome: "CANCELLED", workerId: 7n });
+        expect(current!.startedAt === null).toBe(status === "PICKED");
         // One statement, one now(): the attempt closed at the very instant the task changed.
         expect(current!.finishedAt).toEqual(row.updatedAt);
         const [clock] = await t.db.prisma.$queryRaw<{ drift: number }[]>`
@@ -101,7 +113,7 @@ describe("cancelTask()", () => {
       cancel = cancelTask(t.db.prisma, id);
       await new Promise((r) => setTimeout(r, 300));
       await tx.$executeRaw`UPDATE tasks SET status = 'COMPLETED', completed_at = now(), lease_expires_at = NULL WHERE id = ${id}::uuid`;
-      await tx.$executeRaw`UPDATE task_attempts SET outcome = 'COMPLETED', finished_at = now() WHERE task_id = ${id}::uuid AND attempt = 2`;
+      await tx.$executeRaw`INSERT INTO task_attempts (task_id, attempt, worker_id, finished_at, outcome) VALUES (${id}::uuid, 2, 7, now(), 'COMPLETED')`;
     });
     expect(await cancel).toEqual({ outcome: "terminal", status: "COMPLETED" });
     const row = await t.db.prisma.task.findUniqueOrThrow({ where: { id }, include: { attempts: { where: { attempt: 2 } } } });

@@ -50,7 +50,7 @@ const taskDetailSelect = {
 
 /** The task `id` with all its attempts (oldest first), or null when there is none. */
 export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDetail | null> {
-  const row = await prisma.task.findUnique({ where: { id }, select: taskDetailSelect });
+  const row = await findTask(prisma, id);
   if (!row) return null;
   return {
     ...toTaskSummary(row),
@@ -60,7 +60,7 @@ export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDet
     leaseExpiresAt: isoOrNull(row.leaseExpiresAt),
     coordinatorId: row.coordinatorId,
     idempotencyKey: row.idempotencyKey,
-    attempts: row.attempts.map((a) => {
+    attempts: withOpenAttempt(row).map((a) => {
       const workerId = toNumberOrNull(a.workerId);
       return {
         attempt: a.attempt,
@@ -75,4 +75,32 @@ export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDet
       };
     }),
   };
+}
+
+function findTask(prisma: PrismaClient, id: string) {
+  return prisma.task.findUnique({ where: { id }, select: taskDetailSelect });
+}
+
+type TaskRow = NonNullable<Awaited<ReturnType<typeof findTask>>>;
+
+/**
+ * The attempt rows, and the attempt in flight: a PICKED or RUNNING task's current attempt has no row
+ * yet (it is written when the attempt ends), so it is read off the task row.
+ */
+function withOpenAttempt(task: TaskRow): TaskRow["attempts"] {
+  const inFlight = task.status === "PICKED" || task.status === "RUNNING";
+  if (!inFlight || task.pickedAt === null || task.attempts.some((a) => a.attempt === task.attempt)) return task.attempts;
+  return [
+    ...task.attempts,
+    {
+      attempt: task.attempt,
+      workerId: task.workerId,
+      coordinatorId: task.coordinatorId,
+      pickedAt: task.pickedAt,
+      startedAt: task.startedAt,
+      finishedAt: null,
+      outcome: "RUNNING",
+      error: null,
+    },
+  ];
 }

@@ -114,23 +114,33 @@ describe("task.scheduleBatch", () => {
 });
 
 describe("task.get", () => {
-  it("`task.get` returns the task with every attempt, oldest first", async () => {
+  it("`task.get` returns the task with every attempt, oldest first, the one in flight read off the task row", async () => {
+    const pickedAt = new Date(Date.now() - 2000);
+    const startedAt = new Date(Date.now() - 1000);
     const task = await db.prisma.task.create({
-      data: { command: "flaky", scheduledAt: new Date(), status: "RUNNING", attempt: 2, workerId: 4_294_967_295n, result: undefined },
+      data: {
+        command: "flaky", scheduledAt: new Date(), status: "RUNNING", attempt: 2, workerId: 4_294_967_295n, coordinatorId: "c9",
+        pickedAt, startedAt, result: undefined,
+      },
     });
-    await db.prisma.taskAttempt.createMany({
-      data: [
-        { taskId: task.id, attempt: 2, workerId: 4_294_967_295n, outcome: "RUNNING" },
-        { taskId: task.id, attempt: 1, workerId: 9n, outcome: "LOST", error: "worker lost", finishedAt: new Date() },
-      ],
-    });
+    await db.prisma.taskAttempt.create({ data: { taskId: task.id, attempt: 1, workerId: 9n, outcome: "LOST", error: "worker lost", finishedAt: new Date() } });
     const detail = await caller.task.get({ id: task.id });
     expect(detail).toMatchObject({ id: task.id, status: "RUNNING", attempt: 2, workerId: 4_294_967_295, workerName: "Worker-4294967295" });
     expect(detail.attempts.map((a) => [a.attempt, a.outcome, a.workerId, a.error])).toEqual([
       [1, "LOST", 9, "worker lost"],
       [2, "RUNNING", 4_294_967_295, null],
     ]);
+    expect(detail.attempts[1]).toMatchObject({ coordinatorId: "c9", pickedAt: pickedAt.toISOString(), startedAt: startedAt.toISOString(), finishedAt: null });
     expect(JSON.stringify(detail)).not.toContain("lease_expires_at");
+  });
+
+  it("`task.get` shows an attempt row an older coordinator opened at its claim once, not twice", async () => {
+    const task = await db.prisma.task.create({
+      data: { command: "flaky", scheduledAt: new Date(), status: "PICKED", attempt: 1, workerId: 3n, pickedAt: new Date() },
+    });
+    await db.prisma.taskAttempt.create({ data: { taskId: task.id, attempt: 1, workerId: 3n, outcome: "RUNNING" } });
+    const detail = await caller.task.get({ id: task.id });
+    expect(detail.attempts.map((a) => [a.attempt, a.outcome, a.workerId])).toEqual([[1, "RUNNING", 3]]);
   });
 
   it("`task.get` of an unknown id is NOT_FOUND and of a non-UUID BAD_REQUEST", async () => {

@@ -468,23 +468,20 @@ describe("system bugs the fault suite found (minimal reproductions)", () => {
     const c = await openScenario("bug-undelivered-attempt");
     const { workers } = await startSystem(c, { workers: 1 });
     const worker = workers[0]!;
-    // The state a coordinator leaves when it dies after assignClaimedTasks() committed and before its
-    // SubmitTasks call reached the worker: claimed (attempt 1, leased 3 s), bound to a live worker,
-    // attempt row open; the worker itself never heard of it. Nobody will ever report on it.
-    // (Inserted due in an hour, so the live coordinator cannot claim it first.)
+    // The state a coordinator leaves when it dies after its claim committed and before its
+    // SubmitTasks call reached the worker: claimed (attempt 1, leased 3 s), bound to a live worker
+    // (the task row holds the open attempt); the worker itself never heard of it. Nobody will ever
+    // report on it. (Inserted due in an hour, so the live coordinator cannot claim it first.)
     const inserted = await c.db.query<{ id: string }>(
       `INSERT INTO tasks (id, command, payload, scheduled_at) VALUES (gen_random_uuid(), 'ledger', '{"ms":10}', now() + interval '1 hour')
        RETURNING id::text AS id`,
     );
     const id = inserted.rows[0]?.id;
     const bound = await c.db.query(
-      `WITH t AS (
-         UPDATE tasks SET status = 'PICKED', attempt = 1, picked_at = now(), worker_id = $2, coordinator_id = 'died-after-binding',
-                scheduled_at = now(), -- a coordinator only claims a task once it is due
-                lease_expires_at = now() + interval '3 seconds', updated_at = now()
-          WHERE id = $1 AND status = 'SCHEDULED' RETURNING id, picked_at)
-       INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at)
-       SELECT id, 1, $2, 'died-after-binding', picked_at FROM t`,
+      `UPDATE tasks SET status = 'PICKED', attempt = 1, picked_at = now(), worker_id = $2, coordinator_id = 'died-after-binding',
+              scheduled_at = now(), -- a coordinator only claims a task once it is due
+              lease_expires_at = now() + interval '3 seconds', updated_at = now()
+        WHERE id = $1 AND status = 'SCHEDULED'`,
       [id, workerIdOf(worker)],
     );
     expect(bound.rowCount).toBe(1);
