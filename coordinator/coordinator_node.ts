@@ -234,6 +234,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     attempt: task.attempt,
     payload_json: task.payloadJson ?? "",
     timeout_ms: task.timeoutMs ?? 0,
+    // Counted as started from its dispatch (registry.markStarted in claimAndBind): it may run at once.
+    start_on_arrival: task.attempt === 1,
   });
 
   /** Hands tasks to a worker: one SubmitTasks call when it takes batches, else one SubmitTask each (a seed worker). */

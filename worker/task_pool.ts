@@ -13,6 +13,11 @@ export interface PoolTask {
   payloadJson: string;
   /** How long the attempt may run, ms; 0 = the pool's default. */
   timeoutMs: number;
+  /**
+   * The coordinator counts this attempt as started from its dispatch (it sends this for first
+   * attempts), so it may run before its STARTED is recorded. Absent or false: it waits for that.
+   */
+  startOnArrival?: boolean;
 }
 
 /**
@@ -250,11 +255,12 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
 
     // A retry runs only once the coordinator has recorded its STARTED: an attempt that crashes its
     // worker is then known to have started (it counts against max_attempts), and a stale or
-    // cancelled attempt never runs at all. A first attempt (1) starts at once: a coordinator counts
-    // a first attempt it dispatched as started from the moment it sent it, so a crash is charged all
-    // the same, and a first attempt cannot be stale yet (if its STARTED or its end is answered stale
-    // after all, the handler's signal aborts or its result is dropped). A seed coordinator's dispatch
-    // (attempt 0) waits, as a retry does, and so does a first attempt that arrived just after this
+    // cancelled attempt never runs at all. A first attempt (1) sent with `start_on_arrival` starts at
+    // once: its coordinator counts it as started from the moment it sent it, so a crash is charged
+    // all the same, and a first attempt cannot be stale yet (if its STARTED or its end is answered
+    // stale after all, the handler's signal aborts or its result is dropped). One from a coordinator
+    // that does not say so (an older TaskMaster, which would not charge the crash) waits, as does a
+    // seed coordinator's dispatch (attempt 0), and so does a first attempt that arrived just after this
     // process stalled (see stalledLately).
     if (entry.gated) {
       const startedOutcome = await sendStarted();
@@ -427,7 +433,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
           resolveFinished();
         },
         running: false,
-        gated: task.attempt !== 1 || stalledLately(),
+        gated: !(task.startOnArrival && task.attempt === 1) || stalledLately(),
       };
       held.set(key, entry);
       active.add(entry);

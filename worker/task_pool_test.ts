@@ -3,8 +3,9 @@ import { defineHandler, NonRetryableError, type TaskHandler } from "./handler.ts
 import { createTaskPool, type PoolTask, type TaskPool, type TaskPoolOptions } from "./task_pool.ts";
 import { createRecordingReporter, createTestLogger, deferred, waitFor } from "./testing.ts";
 
+/** A task as this coordinator dispatches it: a first attempt, which it counts as started on arrival. */
 function task(taskId: string, overrides: Partial<PoolTask> = {}): PoolTask {
-  return { taskId, attempt: 1, command: "test", payloadJson: "", timeoutMs: 0, ...overrides };
+  return { taskId, attempt: 1, command: "test", payloadJson: "", timeoutMs: 0, startOnArrival: true, ...overrides };
 }
 
 /**
@@ -175,7 +176,7 @@ describe("createTaskPool()", () => {
     expect(reporter.of("a").map((r) => r.kind)).toEqual(["started"]);
   });
 
-  it("runs a retry (and a seed dispatch, attempt 0) only once its STARTED is accepted", async () => {
+  it("runs a retry (and a seed dispatch, attempt 0, and a first attempt its coordinator does not count as started on arrival) only once its STARTED is accepted", async () => {
     const order: string[] = [];
     const { pool: p, reporter } = pool(
       defineHandler("test", (ctx) => {
@@ -186,6 +187,8 @@ describe("createTaskPool()", () => {
     const accept = holdStarted(reporter, order);
     await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("retry", { attempt: 2 }));
     await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("seed", { attempt: 0 }));
+    // An older coordinator sends no start_on_arrival: a crash before its STARTED would not be charged.
+    await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("older", { startOnArrival: false }));
   });
 
   it("starts a first attempt at once; a quick one sends no STARTED, its COMPLETE carries the start time", async () => {

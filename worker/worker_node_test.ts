@@ -183,7 +183,7 @@ describe("startWorker()", () => {
   it("sends the reports of many tasks finishing together in few ReportBatch calls", async () => {
     const { coordinator, worker } = await setup({ poolSize: 50 });
     const ids = Array.from({ length: 40 }, () => randomUUID());
-    await submitMany(worker, ids.map((id) => ({ task_id: id, data: "noop", attempt: 1 })));
+    await submitMany(worker, ids.map((id) => ({ task_id: id, data: "noop", attempt: 1, start_on_arrival: true })));
     await waitFor(() => ids.every((id) => coordinator.updatesOf(id).some((u) => u.status === "COMPLETE")), "all COMPLETE");
     // Quick first attempts: no STARTED, their COMPLETE carries the start.
     expect(coordinator.updates).toHaveLength(40);
@@ -194,7 +194,7 @@ describe("startWorker()", () => {
     const { coordinator, worker } = await setup();
     const quick = randomUUID();
     const before = Date.now();
-    await submit(worker, { task_id: quick, data: "noop", attempt: 1 });
+    await submit(worker, { task_id: quick, data: "noop", attempt: 1, start_on_arrival: true });
     await waitFor(() => coordinator.updatesOf(quick).some((u) => u.status === "COMPLETE"), "COMPLETE");
     const [complete, ...rest] = coordinator.updatesOf(quick);
     expect(rest).toEqual([]);
@@ -204,7 +204,7 @@ describe("startWorker()", () => {
 
     const slow = randomUUID();
     const slowSubmitted = Date.now();
-    await submit(worker, { task_id: slow, data: "sleep", attempt: 1, payload_json: '{"ms":300}' });
+    await submit(worker, { task_id: slow, data: "sleep", attempt: 1, start_on_arrival: true, payload_json: '{"ms":300}' });
     await waitFor(() => coordinator.updatesOf(slow).length === 1, "STARTED while it runs");
     expect(coordinator.updatesOf(slow)[0]).toMatchObject({ status: "STARTED", attempt: 1 });
     await waitFor(() => coordinator.updatesOf(slow).some((u) => u.status === "COMPLETE"), "COMPLETE");
@@ -241,7 +241,7 @@ describe("startWorker()", () => {
   it("accepts the same task and attempt once", async () => {
     const { coordinator, worker } = await setup();
     const taskId = randomUUID();
-    const request = { task_id: taskId, data: "sleep", attempt: 1, payload_json: '{"ms":50}' };
+    const request = { task_id: taskId, data: "sleep", attempt: 1, start_on_arrival: true, payload_json: '{"ms":50}' };
     expect(await submit(worker, request)).toMatchObject({ success: true, message: "accepted" });
     expect(await submit(worker, request)).toMatchObject({ success: true, message: "already accepted" });
     await waitFor(() => coordinator.updatesOf(taskId).some((u) => u.status === "COMPLETE"), "COMPLETE");
@@ -279,7 +279,7 @@ describe("startWorker()", () => {
     const taskId = randomUUID();
     let refusals = 0;
     coordinator.answer = (u) => (u.task_id === taskId && u.status === "COMPLETE" && refusals++ < 3 ? grpc.status.UNAVAILABLE : null);
-    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 1, start_on_arrival: true });
     await waitFor(() => coordinator.updatesOf(taskId).filter((u) => u.status === "COMPLETE").length === 4, "the fourth COMPLETE");
     expect(await worker.drain(10_000)).toBe(true);
     expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]);
@@ -290,7 +290,7 @@ describe("startWorker()", () => {
     const { coordinator, worker } = await setup();
     const taskId = randomUUID();
     coordinator.answer = (u) => (u.task_id === taskId && u.status === "COMPLETE" ? grpc.status.NOT_FOUND : null);
-    await submit(worker, { task_id: taskId, data: "noop", attempt: 1 });
+    await submit(worker, { task_id: taskId, data: "noop", attempt: 1, start_on_arrival: true });
     expect(await worker.drain(10_000)).toBe(true);
     expect(coordinator.updatesOf(taskId).map((u) => u.status)).toEqual(["COMPLETE"]);
   });
@@ -301,12 +301,12 @@ describe("startWorker()", () => {
       handlers: [defineHandler("held", () => release.promise.then(() => "done"))],
     });
     const held = randomUUID();
-    await submit(worker, { task_id: held, data: "held", attempt: 1 });
+    await submit(worker, { task_id: held, data: "held", attempt: 1, start_on_arrival: true });
     await waitFor(() => coordinator.updatesOf(held).length === 1, "STARTED");
     const drained = worker.drain(30_000);
     await waitFor(() => coordinator.heartbeats.find((h) => h.draining), "a heartbeat with draining true");
     expect(coordinator.heartbeats.find((h) => h.draining)?.in_flight).toBe(1);
-    const refused = await submit(worker, { task_id: randomUUID(), data: "noop", attempt: 1 });
+    const refused = await submit(worker, { task_id: randomUUID(), data: "noop", attempt: 1, start_on_arrival: true });
     expect(refused).toMatchObject({ success: false, message: "draining" });
     release.resolve();
     expect(await drained).toBe(true);
@@ -329,7 +329,7 @@ describe("startWorker()", () => {
       abandonGraceMs: 50,
     });
     const taskId = randomUUID();
-    await submit(worker, { task_id: taskId, data: "forever", attempt: 1 });
+    await submit(worker, { task_id: taskId, data: "forever", attempt: 1, start_on_arrival: true });
     await waitFor(() => coordinator.updatesOf(taskId).length === 1, "STARTED");
     expect(await worker.drain(100)).toBe(false);
     expect(await aborted.promise).toMatchObject({ name: "WorkerShutdownError" });

@@ -37,6 +37,7 @@ const taskRequest = z.object({
     .int()
     .min(0)
     .max(2_147_483_647, { error: "timeout_ms must be at most 2147483647 (about 24.8 days)" }),
+  start_on_arrival: z.boolean(),
 });
 
 /**
@@ -65,6 +66,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       command: request.data,
       payloadJson: request.payload_json,
       timeoutMs: request.timeout_ms,
+      startOnArrival: request.start_on_arrival,
     });
     switch (outcome) {
       case "accepted":
