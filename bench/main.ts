@@ -24,7 +24,6 @@ import {
 import { measureNotifyCommits, profileCpu, profileIdleLatency, profileStatements } from "./diagnose_end_to_end.ts";
 import { type Figure, figureJson, formatTable } from "./format_table.ts";
 import {
-  claimByArray,
   type ClaimQueryTiming,
   type DashboardLoad,
   type DashboardQuery,
@@ -130,7 +129,6 @@ const latencyRuns: IdleLatencyRun[] = [];
 let dashboardLoad: DashboardLoad | undefined;
 let dashboardQueries: DashboardQuery[] = [];
 let claimTimings: ClaimQueryTiming[] = [];
-let claimTimingsByArray: ClaimQueryTiming[] = [];
 const diagnostics: Record<string, unknown> = {};
 /** Parts that failed: reported, and the rest of the bench still runs. */
 const failures: { part: string; error: string }[] = [];
@@ -275,8 +273,6 @@ try {
     progress("dashboard: queries");
     dashboardQueries = await measureDashboard({ postgres, trpc, db: pool, repeats: config.dashboardRepeats });
     claimTimings = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats);
-    // For FINDINGS.md: the same claim reaching its rows by primary key (not the system's SQL).
-    claimTimingsByArray = await measureClaimQuery(pool, fixed.claimLimits, config.dashboardRepeats, claimByArray);
     await resetTables(pool);
   });
 
@@ -468,7 +464,7 @@ const summary = {
     schedule: scheduleRuns,
     endToEnd: e2eRuns,
     idleLatency: latencyRuns,
-    dashboard: { load: dashboardLoad, queries: dashboardQueries, claim: claimTimings, claimByArrayNotTheSystems: claimTimingsByArray },
+    dashboard: { load: dashboardLoad, queries: dashboardQueries, claim: claimTimings },
   },
   failures,
   ...(diagnose ? { diagnostics } : {}),

@@ -214,31 +214,6 @@ export const coordinatorClaim: ClaimStatement = (limit) =>
   toQuery(claimAndAssignStatement({ coordinatorId: "bench", workers: Array<number>(limit).fill(1), leaseMs: 30_000 }));
 
 /**
- * Not the system's: the claim written so that the UPDATE finds its rows through the primary key
- * whatever the planner estimates (`= ANY(ARRAY(subquery))` makes the locked ids an InitPlan), for
- * comparison with the coordinator's claim in FINDINGS.md (that claim as it was before it also bound workers).
- */
-const CLAIM_SQL_BY_ARRAY = `
-    WITH due AS (
-      SELECT id FROM tasks
-       WHERE status = 'SCHEDULED' AND scheduled_at <= now()
-         AND NOT (command = ANY($2::text[]))
-       ORDER BY priority DESC, scheduled_at
-       LIMIT $1
-       FOR UPDATE SKIP LOCKED
-    )
-    UPDATE tasks t
-       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
-           worker_id = NULL, coordinator_id = 'bench', progress = 0,
-           lease_expires_at = now() + 30000 * interval '1 millisecond', updated_at = now()
-     WHERE t.id = ANY(ARRAY(SELECT id FROM due))
-    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms,
-              t.priority, t.scheduled_at`;
-
-/** {@linkcode CLAIM_SQL_BY_ARRAY} as a {@linkcode ClaimStatement}. */
-export const claimByArray: ClaimStatement = (limit) => ({ text: CLAIM_SQL_BY_ARRAY, values: [limit, []] });
-
-/**
  * Runs the claim (`sql`, default the coordinator's) `repeats` times for each limit, each time in a
  * transaction rolled back afterwards.
  */
