@@ -202,26 +202,22 @@ export interface ClaimQueryTiming {
   plan: string;
 }
 
-/** A claim statement for `limit` tasks: its text and parameters. */
-export type ClaimStatement = (limit: number) => { text: string; values: unknown[] };
-
 /**
  * The coordinator's claim, exactly as it sends it when every worker can run every task
- * (claimAndAssignStatement: claim, bind to workers, open the attempts), for `limit` slots of one
+ * (claimAndAssignStatement: claim and bind to workers), for `limit` slots of one
  * worker.
  */
-export const coordinatorClaim: ClaimStatement = (limit) =>
+const coordinatorClaim = (limit: number): { text: string; values: unknown[] } =>
   toQuery(claimAndAssignStatement({ coordinatorId: "bench", workers: Array<number>(limit).fill(1), leaseMs: 30_000 }));
 
 /**
- * Runs the claim (`sql`, default the coordinator's) `repeats` times for each limit, each time in a
- * transaction rolled back afterwards.
+ * Runs the coordinator's claim `repeats` times for each limit, each time in a transaction rolled
+ * back afterwards.
  */
 export async function measureClaimQuery(
   db: pg.Pool,
   limits: number[],
   repeats: number,
-  statement: ClaimStatement = coordinatorClaim,
 ): Promise<ClaimQueryTiming[]> {
   const client = await db.connect();
   try {
@@ -232,7 +228,7 @@ export async function measureClaimQuery(
       const wall: number[] = [];
       let plan = "";
       for (let i = 0; i <= repeats; i++) {
-        const { text, values } = statement(limit);
+        const { text, values } = coordinatorClaim(limit);
         await client.query("BEGIN");
         const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
         await client.query("ROLLBACK");
