@@ -41,6 +41,7 @@ import {
   sweepExpiredLeases,
 } from "./requeue_lost_tasks.ts";
 import { retryDelayMs } from "./retry_delay.ts";
+import { type HandOff, offerSlots, readHandedTasks, renewOffers, withdrawOffers } from "./task_offers.ts";
 import { type BeatResult, type RegisteredWorker, WorkerRegistry } from "./worker_registry.ts";
 import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, recordHeartbeat } from "./worker_rows.ts";
 
@@ -73,6 +74,12 @@ export interface CoordinatorOptions {
   retryMaxMs?: number;
   /** Most tasks claimed in one statement. Default 500. */
   claimBatchSize?: number;
+  /**
+   * Free slots offered for the idle hand-off while the queue is empty (see task_offers.ts): a task
+   * scheduled then is PICKED for one of them in its own INSERT's transaction and dispatched without a
+   * claim. 0 turns the hand-off off. Default 8.
+   */
+  handoffSlots?: number;
   /**
    * Test-only fault injection: called at named instants of the dispatch path ("after_claim": the
    * claim is committed, nothing assigned or sent; "after_dispatch": a worker acknowledged a task).
@@ -107,6 +114,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const dispatchTimeoutMs = options.dispatchTimeoutMs ?? 5000;
   const retry = { baseMs: options.retryBaseMs ?? 1000, maxMs: options.retryMaxMs ?? 60_000 };
   const claimBatchSize = options.claimBatchSize ?? 500;
+  const handoffSlots = options.handoffSlots ?? 8;
+  // An offer lapses unless renewed (the sweep renews them every third of this): one left by a
+  // coordinator that died is not used after that (nor once its workers have moved on).
+  const offerTtlMs = Math.max(3 * heartbeatIntervalMs, 10_000);
   const api = loadGrpcApi();
   const now = () => performance.now();
 
@@ -147,7 +158,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   /** Runs the dispatch loop (again, if it is running). `forSlots`: only capacity changed. */
   const wake = (forSlots = false) => {
-    if (closed || (forSlots && !mayHaveDue)) return;
+    if (closed) return;
+    if (forSlots && !mayHaveDue) {
+      // Nothing is waiting: the freed slot is offered for the next task instead (the hand-off).
+      void topUpOffers();
+      return;
+    }
     if (dispatching) {
       wakeAgain = true;
       return;
@@ -214,18 +230,131 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     do {
       wakeAgain = false;
       try {
-        const free = registry.freeSlots();
+        let free = registry.freeSlots();
+        if (free === 0 && registry.offerIds().length > 0) {
+          // Every free slot is on offer, and offers only take new tasks: a retry, a requeued task
+          // or one whose time came is claimed, so take them back first (re-offered when idle again).
+          await takeBackOffers();
+          free = registry.freeSlots();
+        }
         if (free === 0) continue;
         const limit = Math.min(free, claimBatchSize);
-        if ((await claimAndBind(limit)) === limit) wakeAgain = true;
-        // The queue of due tasks is empty for now: wake for the next future one (after sending, so
-        // an idle system's dispatch does not wait on this query).
-        else await armDueTimer();
+        if ((await claimAndBind(limit)) === limit) {
+          wakeAgain = true;
+          // A backlog: slots on offer are better used by claims (highest priority first).
+          if (registry.offerIds().length > 0) await takeBackOffers();
+        } else {
+          // The queue of due tasks is empty for now: wake for the next future one (after sending,
+          // so an idle system's dispatch does not wait on this query), and offer the free slots.
+          await armDueTimer();
+          await topUpOffers();
+        }
       } catch (error) {
         log.error("dispatch failed; will retry", { error: String(error) });
         await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
       }
     } while (wakeAgain && !closed);
+  };
+
+  // ---- idle hand-off ---------------------------------------------------------------------------
+  const HAND_OFF_SETTLE_MS = 5;
+  let offering: Promise<void> | undefined;
+  let placeholderSeq = 0;
+  let lastRenewAt = 0;
+
+  /** Offers free slots, up to `handoffSlots` on offer, while nothing is waiting (one at a time). */
+  const topUpOffers = (): Promise<void> =>
+    (offering ??= (async () => {
+      try {
+        if (handoffSlots === 0 || closed || mayHaveDue) return;
+        const want = Math.min(handoffSlots - registry.offerIds().length, registry.freeSlots());
+        if (want <= 0) return;
+        const plan = registry.slotPlan(want);
+        if (!plan || plan.length === 0) return; // workers differ in handlers: the claim must see each command
+        // Counted as taken from now, so that a claim meanwhile does not place tasks on them too.
+        const placeholders = plan.map((workerId) => ({ id: `pending-${++placeholderSeq}`, workerId }));
+        registry.addOffers(placeholders);
+        try {
+          registry.addOffers(await offerSlots(db, coordinatorId, plan, leaseMs, offerTtlMs));
+          registry.planUsed(plan, plan.length);
+          lastRenewAt = now();
+        } finally {
+          for (const p of placeholders) registry.takeOffer(p.id);
+        }
+      } catch (error) {
+        log.warn("could not offer idle slots", { error: String(error) });
+      }
+    })().finally(() => {
+      offering = undefined;
+    }));
+
+  /** Withdraws this coordinator's offers (those of `workerId` only, when given). */
+  const takeBackOffers = async (workerId?: number) => {
+    try {
+      for (const id of await withdrawOffers(db, coordinatorId, workerId)) registry.takeOffer(id);
+    } catch (error) {
+      log.warn("could not withdraw offered slots; they lapse by themselves", { error: String(error) });
+    }
+  };
+
+  /** Renews the offers before they lapse, and forgets those gone (used, or lapsed). */
+  const renewOfferedSlots = async () => {
+    const known = registry.offerIds().filter((id) => !id.startsWith("pending-"));
+    if (known.length === 0 || now() - lastRenewAt < offerTtlMs / 3) return;
+    lastRenewAt = now();
+    const standing = new Set(await renewOffers(db, coordinatorId, offerTtlMs));
+    // One used meanwhile has its notification on the way (or lost: its task, bound and not
+    // dispatched, is taken back by the unheld-attempt check); either way its slot is not on offer.
+    for (const id of known) if (!standing.has(id)) registry.takeOffer(id);
+  };
+
+  /** Dispatches the tasks a `taskmaster_handoff` notification says were handed to our offers. */
+  const handOff = async (payload: string) => {
+    let message: HandOff;
+    try {
+      message = JSON.parse(payload) as HandOff;
+    } catch {
+      return;
+    }
+    if (message.coordinator !== coordinatorId || !Array.isArray(message.tasks)) return;
+    let tasks = message.tasks;
+    for (const t of tasks) registry.takeOffer(t.offer);
+    const unread = tasks.filter((t) => t.command === undefined);
+    if (unread.length > 0) {
+      try {
+        tasks = [...tasks.filter((t) => t.command !== undefined), ...(await readHandedTasks(db, coordinatorId, unread))];
+      } catch (error) {
+        // Bound and not dispatched: the unheld-attempt check takes them back.
+        log.warn("could not read handed-off tasks", { error: String(error) });
+        tasks = tasks.filter((t) => t.command !== undefined);
+      }
+    }
+    const byWorker = new Map<number, ClaimedTask[]>();
+    for (const t of tasks) {
+      if (!registry.get(t.worker)) {
+        void undelivered(t.worker, t.id, t.attempt, `worker ${t.worker} left before its dispatch`, null);
+        continue;
+      }
+      registry.hold(t.worker, t.id, t.attempt);
+      // Counted as started from its dispatch, as a claimed first attempt is (see claimAndBind).
+      if (t.attempt === 1) registry.markStarted(t.id, 1, t.worker);
+      const task: ClaimedTask = { id: t.id, command: t.command!, payloadJson: t.payload ?? null, attempt: t.attempt, timeoutMs: t.timeout_ms ?? null };
+      const list = byWorker.get(t.worker);
+      if (list) list.push(task);
+      else byWorker.set(t.worker, [task]);
+    }
+    for (const [workerId, list] of byWorker) sendTasks(registry.get(workerId)!, list);
+    afterHandOff(() => void topUpOffers());
+  };
+
+  /**
+   * Runs `fn` a few milliseconds from now: work that a hand-off makes due (a claim, new offers) waits
+   * until its dispatch has reached the worker, instead of taking the CPU from it (2 cores here: an
+   * empty claim run at once delayed the handler's start by ~1.5 ms).
+   */
+  const afterHandOff = (fn: () => void) => {
+    const timer = setTimeout(fn, HAND_OFF_SETTLE_MS);
+    timer.unref();
   };
 
   const toRequest = (task: ClaimedTask) => ({
@@ -315,6 +444,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     log.warn("worker lost", { worker_id: workerId, reason: why });
     try {
       await markWorkerOffline(db, workerId);
+      await takeBackOffers(workerId);
       logLost(await requeueWorkerTasks(db, workerId, `worker ${workerId} lost: ${why}`, started), why);
     } catch (error) {
       log.error("could not requeue a lost worker's tasks; their leases will", { worker_id: workerId, error: String(error) });
@@ -361,6 +491,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         wake();
       }
       await markSilentWorkersOffline(db, Math.max(deadAfterMs * 2, leaseMs));
+      await renewOfferedSlots();
     } catch (error) {
       log.warn("lease sweep failed; will retry", { error: String(error) });
     }
@@ -408,9 +539,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   // ---- notifications -------------------------------------------------------------------------
   const listener = listenForNotifications(
     options.databaseUrl,
-    [CHANNELS.due, CHANNELS.workers, CHANNELS.tasks],
+    [CHANNELS.handoff, CHANNELS.due, CHANNELS.workers, CHANNELS.tasks],
     (channel, payload) => {
-      if (channel === CHANNELS.due) return wake();
+      if (channel === CHANNELS.handoff) return void handOff(payload);
+      if (channel === CHANNELS.due) {
+        // With slots on offer, the INSERT that sent this has likely handed its tasks to them: its
+        // hand-off notification comes next. Claim a moment later, off that dispatch's path (the
+        // claim then finds what the offers did not take).
+        if (registry.offerIds().length > 0) return afterHandOff(wake);
+        return wake();
+      }
       if (channel === CHANNELS.tasks) {
         // "cancelled": how many rows of the statement became CANCELLED. (Before that field, a
         // statement too large to list its rows might have hidden one: then look whenever rows is null.)
@@ -860,6 +998,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       clearInterval(safetyTimer);
       clearTimeout(dueTimer);
       clearTimeout(startsTimer);
+      await offering;
+      if (registry.offerIds().length > 0) await takeBackOffers();
       await listener.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const w of registry.all()) registry.remove(w.id);

@@ -32,6 +32,7 @@ try {
       RETRY_BASE_MS: intSetting(1000, 0, 3_600_000),
       RETRY_MAX_MS: intSetting(60_000, 0, 86_400_000),
       CLAIM_BATCH_SIZE: intSetting(500, 1, 10_000),
+      HANDOFF_SLOTS: intSetting(8, 0, 32),
       // Test-only: the fault suite makes the coordinator kill itself at this instant.
       FAULT_POINT: z.enum(["after_claim", "after_dispatch"]).optional(),
     },
@@ -73,6 +74,7 @@ const coordinator = await startCoordinator({
   retryBaseMs: config.RETRY_BASE_MS,
   retryMaxMs: config.RETRY_MAX_MS,
   claimBatchSize: config.CLAIM_BATCH_SIZE,
+  handoffSlots: config.HANDOFF_SLOTS,
   onFaultPoint: (point) => {
     if (point !== config.FAULT_POINT) return;
     log.warn("FAULT_POINT reached: killing this coordinator (SIGKILL)", { point });

@@ -29,6 +29,8 @@ export class WorkerRegistry<Client> {
   #workers = new Map<number, RegisteredWorker<Client>>();
   /** taskId -> who holds its current attempt, and whether the worker said it started it. */
   #holders = new Map<string, { workerId: number; attempt: number; started?: boolean }>();
+  /** Slots offered for the idle hand-off (see task_offers.ts): offer id -> worker. */
+  #offers = new Map<string, number>();
   #rotation = 0;
   #createClient: (address: string) => Client;
   #closeClient: (client: Client) => void;
@@ -73,6 +75,7 @@ export class WorkerRegistry<Client> {
     if (!worker) return [];
     this.#workers.delete(workerId);
     this.#closeClient(worker.client);
+    for (const [offerId, offeredTo] of this.#offers) if (offeredTo === workerId) this.#offers.delete(offerId);
     const held: string[] = [];
     for (const key of worker.inFlight) {
       const taskId = key.slice(0, key.lastIndexOf("/"));
@@ -105,9 +108,33 @@ export class WorkerRegistry<Client> {
     return this.all().filter((w) => !w.draining && !w.suspended);
   }
 
-  /** Free slots across available workers. */
+  /** A worker's slots taken: attempts in flight and slots it has on offer. */
+  #used(w: RegisteredWorker<Client>): number {
+    let offered = 0;
+    for (const workerId of this.#offers.values()) if (workerId === w.id) offered++;
+    return w.inFlight.size + offered;
+  }
+
+  /** Free slots across available workers (neither in flight nor on offer). */
   freeSlots(): number {
-    return this.available().reduce((n, w) => n + Math.max(0, w.capacity - w.inFlight.size), 0);
+    return this.available().reduce((n, w) => n + Math.max(0, w.capacity - this.#used(w)), 0);
+  }
+
+  /** Records slots offered for the hand-off (offer id and its worker): they are not free meanwhile. */
+  addOffers(offers: { id: string; workerId: number }[]): void {
+    for (const o of offers) this.#offers.set(o.id, o.workerId);
+  }
+
+  /** Forgets an offer (used, withdrawn or lapsed); returns its worker, if it was known. */
+  takeOffer(offerId: string): number | undefined {
+    const workerId = this.#offers.get(offerId);
+    this.#offers.delete(offerId);
+    return workerId;
+  }
+
+  /** Ids of the offers this registry counts. */
+  offerIds(): string[] {
+    return [...this.#offers.keys()];
   }
 
   /**
@@ -120,7 +147,7 @@ export class WorkerRegistry<Client> {
     for (const w of this.available()) {
       for (const h of w.handlers) {
         offered.add(h);
-        if (w.capacity > w.inFlight.size) free.add(h);
+        if (w.capacity > this.#used(w)) free.add(h);
       }
     }
     return [...offered].filter((h) => !free.has(h));
@@ -144,7 +171,7 @@ export class WorkerRegistry<Client> {
       let chosen: RegisteredWorker<Client> | undefined;
       for (let i = 0; i < order.length && !chosen; i++) {
         const w = order[(this.#rotation + i) % order.length]!;
-        if (w.inFlight.size >= w.capacity) continue;
+        if (this.#used(w) >= w.capacity) continue;
         if (specialised && !w.handlers.includes(task.command)) continue;
         chosen = w;
         this.#rotation = (this.#rotation + i + 1) % Math.max(1, order.length);
@@ -169,7 +196,7 @@ export class WorkerRegistry<Client> {
    */
   slotPlan(limit: number): number[] | null {
     const order = this.available().sort((a, b) => a.id - b.id);
-    const free = order.map((w) => Math.max(0, w.capacity - w.inFlight.size));
+    const free = order.map((w) => Math.max(0, w.capacity - this.#used(w)));
     const handlers = (w: RegisteredWorker<Client>) => [...w.handlers].sort().join("\n");
     if (order.some((w) => handlers(w) !== handlers(order[0]!))) return null;
     const plan: number[] = [];

@@ -146,3 +146,27 @@ describe("WorkerRegistry.markStarted()", () => {
     expect(r.startedTaskIds(1)).toEqual([]);
   });
 });
+
+describe("WorkerRegistry offers (the idle hand-off)", () => {
+  test("a slot on offer is not free: not counted, not planned, not placed; taking the offer frees it", () => {
+    const { r } = registry();
+    r.beat(beat(1, { capacity: 2 }), 0);
+    r.addOffers([{ id: "o1", workerId: 1 }]);
+    expect(r.freeSlots()).toBe(1);
+    expect(r.slotPlan(5)).toEqual([1]);
+    expect(r.place(tasks(2)).unplaced).toHaveLength(1);
+    expect(r.takeOffer("o1")).toBe(1);
+    expect(r.takeOffer("o1")).toBeUndefined();
+    expect(r.offerIds()).toEqual([]);
+    expect(r.freeSlots()).toBe(1); // the placed task holds the other slot
+  });
+
+  test("forgets a worker's offers with the worker", () => {
+    const { r } = registry();
+    r.beat(beat(1), 0);
+    r.beat(beat(2), 0);
+    r.addOffers([{ id: "a", workerId: 1 }, { id: "b", workerId: 2 }]);
+    r.remove(1);
+    expect(r.offerIds()).toEqual(["b"]);
+  });
+});

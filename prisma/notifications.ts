@@ -8,6 +8,8 @@ export const CHANNELS = {
   due: "taskmaster_due",
   /** `{"id","status","address","previous_status"}` for each changed worker row. */
   workers: "taskmaster_workers",
+  /** `{"coordinator","tasks":[{offer,id,attempt,worker,command?,payload?,timeout_ms?}]}`: tasks handed to a coordinator's offered slots (coordinator/task_offers.ts). */
+  handoff: "taskmaster_handoff",
 } as const;
 
 /** Options for {@linkcode listenForNotifications}. */

@@ -29,6 +29,11 @@ function startWorker(name: string, processMs: number): Promise<RunningProcess> {
   );
 }
 
+async function handedOff(): Promise<bigint> {
+  const [row] = await db.sql.query<{ value: bigint }>`SELECT value FROM counters WHERE name = 'tasks_handed_off'`;
+  return row?.value ?? 0n;
+}
+
 async function statusOf(taskId: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${baseUrl}/status?task_id=${taskId}`);
   return (await res.json()) as Record<string, unknown>;
@@ -98,6 +103,33 @@ describe("TaskMaster end to end", () => {
       expect(Number(row.attempt_started)).toBe(started);
     }
     await worker.stop();
+  });
+
+  test("an idle system hands a new task to a slot its coordinator offered: PICKED in the INSERT that accepted it, dispatched without a claim, run once", async () => {
+    const worker = await startWorker("w-handoff", 20);
+    const workerId = BigInt(worker.ready["worker_id"] as number);
+    const offered = async () =>
+      (await db.sql.query<{ n: number }>`SELECT count(*)::int AS n FROM task_offers WHERE worker_id = ${workerId}`)[0]!.n;
+    await eventually(async () => (await offered()) > 0, { what: "the idle coordinator to offer the new worker's slots" });
+    const handedBefore = await handedOff();
+    const res = await fetch(`${baseUrl}/schedule`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ command: "process-data", scheduled_at: new Date().toISOString() }),
+    });
+    const { task_id: id } = (await res.json()) as { task_id: string };
+    // The INSERT's own transaction picked it: its picked_at is its created_at (one now()).
+    const [row] = await db.sql.query<{ created: Date; picked: Date; worker_id: bigint }>`
+      SELECT created_at AS created, picked_at AS picked, worker_id FROM tasks WHERE id = ${id}::uuid`;
+    expect(row!.picked).toEqual(row!.created);
+    expect(row!.worker_id).toBe(workerId);
+    await eventually(async () => (await statusOf(id))["completed_at"] !== "", { what: "the handed-off task to complete" });
+    expect(await handedOff()).toBe(handedBefore + 1n);
+    const attempts = await db.prisma.taskAttempt.findMany({ where: { taskId: id } });
+    expect(attempts.map((a) => [a.attempt, a.outcome, a.workerId])).toEqual([[1, "COMPLETED", workerId]]);
+    await eventually(async () => (await offered()) > 0, { what: "the used offer to be replaced" });
+    await worker.stop();
+    await eventually(async () => (await offered()) === 0, { what: "a stopped worker's offers to be withdrawn" });
   });
 
   test("a worker killed with SIGKILL mid-task loses the task to another worker, where it completes", async () => {
