@@ -82,10 +82,11 @@ export interface CoordinatorOptions {
   handoffSlots?: number;
   /**
    * Test-only fault injection: called at named instants of the dispatch path ("after_claim": the
-   * claim is committed, nothing assigned or sent; "after_dispatch": a worker acknowledged a task).
+   * claim is committed, nothing assigned or sent; "after_dispatch": a worker acknowledged a task;
+   * "after_handoff": tasks were handed to this coordinator's offers, bound, not sent).
    * The fault suite's coordinator kills itself there (see main.ts FAULT_POINT).
    */
-  onFaultPoint?: (point: "after_claim" | "after_dispatch") => void;
+  onFaultPoint?: (point: "after_claim" | "after_dispatch" | "after_handoff") => void;
 }
 
 /** A running coordinator. */
@@ -343,6 +344,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (list) list.push(task);
       else byWorker.set(t.worker, [task]);
     }
+    if (byWorker.size > 0) options.onFaultPoint?.("after_handoff");
     for (const [workerId, list] of byWorker) sendTasks(registry.get(workerId)!, list);
     afterHandOff(() => void topUpOffers());
   };

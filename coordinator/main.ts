@@ -34,7 +34,7 @@ try {
       CLAIM_BATCH_SIZE: intSetting(500, 1, 10_000),
       HANDOFF_SLOTS: intSetting(8, 0, 32),
       // Test-only: the fault suite makes the coordinator kill itself at this instant.
-      FAULT_POINT: z.enum(["after_claim", "after_dispatch"]).optional(),
+      FAULT_POINT: z.enum(["after_claim", "after_dispatch", "after_handoff"]).optional(),
     },
     process.env,
   );

@@ -123,20 +123,25 @@ describe("fault suite", () => {
   }, 120_000);
 
   /**
-   * Scenarios 2 and 3: the coordinator SIGKILLs itself at `point` (FAULT_POINT) on its first claim
-   * with work; it is restarted without the fault point on the same port, and its workers reconnect.
+   * Scenarios 2, 2b and 3: the coordinator SIGKILLs itself at `point` (FAULT_POINT) on its first
+   * claim (or hand-off) with work; it is restarted without the fault point on the same port, and its
+   * workers reconnect. The claim scenarios run without the idle hand-off (HANDOFF_SLOTS=0: with it,
+   * the first tasks would be handed to offers, not claimed); the hand-off one waits for its offers.
    */
   async function coordinatorCrash(
     scenario: string,
-    point: "after_claim" | "after_dispatch",
+    point: "after_claim" | "after_dispatch" | "after_handoff",
     options: { ms: number; env?: Record<string, string> },
   ) {
     const c = await openScenario(scenario);
-    const env = { ...NOT_ABOUT_LIVENESS, ...options.env };
+    const env = { ...NOT_ABOUT_LIVENESS, ...(point === "after_handoff" ? {} : { HANDOFF_SLOTS: "0" }), ...options.env };
     const faulty = await c.startCoordinator("coordinator-faulty", { env: { ...env, FAULT_POINT: point } });
     const port = Number(faulty.ready["port"]);
     const workers = await Promise.all(["w1", "w2", "w3"].map((n) => c.startWorker(n, addressOf(faulty))));
     await waitForWorkers(c, workers);
+    if (point === "after_handoff") {
+      await eventually(async () => (await c.db.query("SELECT 1 FROM task_offers")).rowCount! > 0, { what: "the idle coordinator's offers" });
+    }
     // Twice the workers' 15 slots: the first claim takes 15, the rest waits in the queue.
     await c.insertTasks(30, { ms: options.ms });
 
@@ -181,6 +186,30 @@ describe("fault suite", () => {
     for (const id of batch) expect(report.executionsByTask.get(id)?.map((e) => e.attempt)).toEqual([2]);
     // Taken back when their worker's heartbeat to the restarted coordinator did not list them, or by
     // the lease sweep, whichever came first.
+    const { requeued_dispatch_failed: unheld = 0, requeued_lease_expired: expired = 0 } = report.figures.counters;
+    expect(unheld + expired).toBeGreaterThanOrEqual(batch.length);
+  }, 120_000);
+
+  test("2b. the coordinator SIGKILLed as new tasks are handed to its offered slots (bound, never sent): they are taken back and complete, none twice", async () => {
+    const { c, batch, boundAtDeath, recoverMs } = await coordinatorCrash("2b-coordinator-after-handoff", "after_handoff", { ms: 100 });
+    const report = await checkScenario(c, {
+      scenario: "2b coordinator SIGKILL after hand-off",
+      recoverMs,
+      extra: { handed_at_death: batch.length },
+    });
+    finish(report);
+    // Handed to the offers (8 by default) by the INSERT itself, bound to their workers, never sent.
+    expect(batch.length).toBeGreaterThan(0);
+    expect(batch.length).toBeLessThanOrEqual(8);
+    expect(boundAtDeath).toBe(batch.length);
+    expect(report.figures.duplicates).toBe(0);
+    for (const id of batch) expect(report.executionsByTask.get(id)?.map((e) => e.attempt)).toEqual([2]);
+    const audit = await c.db.query<{ task_id: string; moves: string[] }>(
+      `SELECT task_id::text AS task_id, array_agg(old_status || '>' || new_status || ':' || new_attempt ORDER BY id) AS moves
+         FROM fault_status_audit WHERE task_id = ANY($1::uuid[]) GROUP BY task_id`,
+      [batch],
+    );
+    for (const row of audit.rows) expect(row.moves.slice(0, 2)).toEqual(["SCHEDULED>PICKED:1", "PICKED>SCHEDULED:1"]);
     const { requeued_dispatch_failed: unheld = 0, requeued_lease_expired: expired = 0 } = report.figures.counters;
     expect(unheld + expired).toBeGreaterThanOrEqual(batch.length);
   }, 120_000);
