@@ -162,6 +162,25 @@ describe("fault suite", () => {
     return { c, batch, boundAtDeath: bound.rows.length, recoverMs: recoveredAt - diedAt };
   }
 
+  /**
+   * Scenarios 2 and 2b: no task ran twice; each of `batch` (bound to a worker, never sent) was taken
+   * back (its attempt 1 never reached its worker) and completed at attempt 2, taken back when its
+   * worker's heartbeat to the restarted coordinator did not list it, or by the lease sweep.
+   */
+  async function expectTakenBackAndRunOnce(c: FaultCluster, batch: string[], report: ScenarioReport) {
+    expect(report.figures.duplicates).toBe(0);
+    for (const id of batch) expect(report.executionsByTask.get(id)?.map((e) => e.attempt)).toEqual([2]);
+    const audit = await c.db.query<{ task_id: string; moves: string[] }>(
+      `SELECT task_id::text AS task_id, array_agg(old_status || '>' || new_status || ':' || new_attempt ORDER BY id) AS moves
+         FROM fault_status_audit WHERE task_id = ANY($1::uuid[]) GROUP BY task_id`,
+      [batch],
+    );
+    expect(audit.rows).toHaveLength(batch.length);
+    for (const row of audit.rows) expect(row.moves.slice(0, 2)).toEqual(["SCHEDULED>PICKED:1", "PICKED>SCHEDULED:1"]);
+    const { requeued_dispatch_failed: unheld = 0, requeued_lease_expired: expired = 0 } = report.figures.counters;
+    expect(unheld + expired).toBeGreaterThanOrEqual(batch.length);
+  }
+
   test("2. the coordinator SIGKILLed between claim and dispatch: the claimed tasks (bound, never sent) are taken back and complete, none twice", async () => {
     const { c, batch, boundAtDeath, recoverMs } = await coordinatorCrash("2-coordinator-after-claim", "after_claim", { ms: 100 });
     const report = await checkScenario(c, {
@@ -175,19 +194,7 @@ describe("fault suite", () => {
     expect(boundAtDeath).toBe(batch.length);
     // No task ran twice; each claimed one was taken back (attempt 1 never reached its worker) and
     // completed at attempt 2.
-    expect(report.figures.duplicates).toBe(0);
-    for (const id of batch) expect(report.executionsByTask.get(id)?.length).toBe(1);
-    const audit = await c.db.query<{ task_id: string; moves: string[] }>(
-      `SELECT task_id::text AS task_id, array_agg(old_status || '>' || new_status || ':' || new_attempt ORDER BY id) AS moves
-         FROM fault_status_audit WHERE task_id = ANY($1::uuid[]) GROUP BY task_id`,
-      [batch],
-    );
-    for (const row of audit.rows) expect(row.moves.slice(0, 2)).toEqual(["SCHEDULED>PICKED:1", "PICKED>SCHEDULED:1"]);
-    for (const id of batch) expect(report.executionsByTask.get(id)?.map((e) => e.attempt)).toEqual([2]);
-    // Taken back when their worker's heartbeat to the restarted coordinator did not list them, or by
-    // the lease sweep, whichever came first.
-    const { requeued_dispatch_failed: unheld = 0, requeued_lease_expired: expired = 0 } = report.figures.counters;
-    expect(unheld + expired).toBeGreaterThanOrEqual(batch.length);
+    await expectTakenBackAndRunOnce(c, batch, report);
   }, 120_000);
 
   test("2b. the coordinator SIGKILLed as new tasks are handed to its offered slots (bound, never sent): they are taken back and complete, none twice", async () => {
@@ -202,16 +209,7 @@ describe("fault suite", () => {
     expect(batch.length).toBeGreaterThan(0);
     expect(batch.length).toBeLessThanOrEqual(8);
     expect(boundAtDeath).toBe(batch.length);
-    expect(report.figures.duplicates).toBe(0);
-    for (const id of batch) expect(report.executionsByTask.get(id)?.map((e) => e.attempt)).toEqual([2]);
-    const audit = await c.db.query<{ task_id: string; moves: string[] }>(
-      `SELECT task_id::text AS task_id, array_agg(old_status || '>' || new_status || ':' || new_attempt ORDER BY id) AS moves
-         FROM fault_status_audit WHERE task_id = ANY($1::uuid[]) GROUP BY task_id`,
-      [batch],
-    );
-    for (const row of audit.rows) expect(row.moves.slice(0, 2)).toEqual(["SCHEDULED>PICKED:1", "PICKED>SCHEDULED:1"]);
-    const { requeued_dispatch_failed: unheld = 0, requeued_lease_expired: expired = 0 } = report.figures.counters;
-    expect(unheld + expired).toBeGreaterThanOrEqual(batch.length);
+    await expectTakenBackAndRunOnce(c, batch, report);
   }, 120_000);
 
   test("3. the coordinator SIGKILLed after dispatch: the running tasks' reports reach the restarted coordinator and are accepted", async () => {

@@ -26,6 +26,18 @@ function holdStarted(reporter: ReturnType<typeof createRecordingReporter>, order
   return () => accept();
 }
 
+/** A pool whose handler notes `run <taskId>` in `order`, with every STARTED held (see holdStarted). */
+function poolHoldingStarted() {
+  const order: string[] = [];
+  const { pool: p, reporter } = pool(
+    defineHandler("test", (ctx) => {
+      order.push(`run ${ctx.taskId}`);
+      return "ok";
+    }),
+  );
+  return { p, reporter, order, accept: holdStarted(reporter, order) };
+}
+
 /**
  * Submits `submitted` and checks that its handler (which notes `run <taskId>` in `order`) runs only
  * once its STARTED is accepted by `accept` (from {@linkcode holdStarted}).
@@ -177,14 +189,7 @@ describe("createTaskPool()", () => {
   });
 
   it("runs a retry (and a seed dispatch, attempt 0, and a first attempt its coordinator does not count as started on arrival) only once its STARTED is accepted", async () => {
-    const order: string[] = [];
-    const { pool: p, reporter } = pool(
-      defineHandler("test", (ctx) => {
-        order.push(`run ${ctx.taskId}`);
-        return "ok";
-      }),
-    );
-    const accept = holdStarted(reporter, order);
+    const { p, reporter, order, accept } = poolHoldingStarted();
     await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("retry", { attempt: 2 }));
     await expectRunOnlyOnceAccepted({ pool: p, reporter, order, accept }, task("seed", { attempt: 0 }));
     // An older coordinator sends no start_on_arrival: a crash before its STARTED would not be charged.
@@ -237,14 +242,7 @@ describe("createTaskPool()", () => {
   });
 
   it("a first attempt arriving just after this process stalled (e.g. SIGSTOP) waits for its STARTED's answer", async () => {
-    const order: string[] = [];
-    const { pool: p, reporter } = pool(
-      defineHandler("test", (ctx) => {
-        order.push(`run ${ctx.taskId}`);
-        return "ok";
-      }),
-    );
-    const accept = holdStarted(reporter, order);
+    const { p, reporter, order, accept } = poolHoldingStarted();
     await new Promise((r) => setTimeout(r, 300)); // the pool's event-loop ticks are running
     const until = performance.now() + 1300;
     while (performance.now() < until) {
