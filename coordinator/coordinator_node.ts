@@ -209,9 +209,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       assigned = placed.map(({ task, worker }) => ({ ...task, workerId: worker.id }));
       await assignClaimedTasks(db, coordinatorId, assigned.map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: t.workerId })));
     }
-    // A first attempt counts as started from its dispatch: a worker starts it on arrival, without
-    // waiting for its STARTED's answer (a retry waits: its STARTED is written first). So a worker
-    // that dies holding it is charged for it (a poison task ends DEAD after max_attempts crashes).
+    dispatchAssigned(assigned);
+    return claimed;
+  };
+
+  /**
+   * Sends attempts bound to workers (and held in the registry), one call per worker; one whose
+   * worker is gone is requeued. A first attempt counts as started from its dispatch: a worker starts
+   * it on arrival, without waiting for its STARTED's answer (a retry waits: its STARTED is written
+   * first). So a worker that dies holding it is charged for it (a poison task ends DEAD after
+   * max_attempts crashes).
+   */
+  const dispatchAssigned = (assigned: AssignedTask[]) => {
     for (const task of assigned) if (task.attempt === 1) registry.markStarted(task.id, 1, task.workerId);
     const byWorker = new Map<number, ClaimedTask[]>();
     for (const task of assigned) {
@@ -224,7 +233,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (worker) sendTasks(worker, tasks);
       else for (const task of tasks) void undelivered(workerId, task.id, task.attempt, `worker ${workerId} left before its dispatch`, null);
     }
-    return claimed;
   };
 
   const dispatchLoop = async () => {
@@ -330,22 +338,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         tasks = tasks.filter((t) => t.command !== undefined);
       }
     }
-    const byWorker = new Map<number, ClaimedTask[]>();
-    for (const t of tasks) {
-      if (!registry.get(t.worker)) {
-        void undelivered(t.worker, t.id, t.attempt, `worker ${t.worker} left before its dispatch`, null);
-        continue;
-      }
-      registry.hold(t.worker, t.id, t.attempt);
-      // Counted as started from its dispatch, as a claimed first attempt is (see claimAndBind).
-      if (t.attempt === 1) registry.markStarted(t.id, 1, t.worker);
-      const task: ClaimedTask = { id: t.id, command: t.command!, payloadJson: t.payload ?? null, attempt: t.attempt, timeoutMs: t.timeout_ms ?? null };
-      const list = byWorker.get(t.worker);
-      if (list) list.push(task);
-      else byWorker.set(t.worker, [task]);
-    }
-    if (byWorker.size > 0) options.onFaultPoint?.("after_handoff");
-    for (const [workerId, list] of byWorker) sendTasks(registry.get(workerId)!, list);
+    const assigned: AssignedTask[] = tasks.map((t) => ({
+      id: t.id,
+      command: t.command!,
+      payloadJson: t.payload ?? null,
+      attempt: t.attempt,
+      timeoutMs: t.timeout_ms ?? null,
+      workerId: t.worker,
+    }));
+    for (const task of assigned) registry.hold(task.workerId, task.id, task.attempt);
+    if (assigned.length > 0) options.onFaultPoint?.("after_handoff");
+    dispatchAssigned(assigned);
     afterHandOff(() => void topUpOffers());
   };
 
