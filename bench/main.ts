@@ -253,6 +253,7 @@ try {
           intervalMs: fixed.latencyIntervalMs,
         });
         latencyRuns.push(result);
+        progress(`  ${result.handedOff} of ${result.tasks} picked by their own INSERT's transaction (the idle hand-off), the rest by a claim`);
         progress(
           `  handler start p50 ${round(result.startFromCommitSeen.p50)}..${round(result.startFromInsertStart.p50)} ms, ` +
             `p99 ${round(result.startFromCommitSeen.p99)}..${round(result.startFromInsertStart.p99)} ms`,

@@ -59,6 +59,11 @@ export interface IdleLatencyRun {
    * COMPLETE → its commit seen (NOTIFY).
    */
   breakdown: Record<string, Percentiles>;
+  /**
+   * Tasks picked by the transaction that accepted them (the idle hand-off: `picked_at` is their
+   * `created_at`, one `now()`), not by a later claim.
+   */
+  handedOff: number;
 }
 
 /**
@@ -147,6 +152,7 @@ export async function measureIdleLatency(options: {
   const from = (at: Map<string, number>, key: "sent" | "answered") => ids.map((id) => at.get(id)! - sent.get(id)![key]);
   return {
     tasks: ids.length,
+    handedOff: rows.filter((r) => Number(r.picked_ms) === Number(r.created_ms)).length,
     scheduleCall: percentiles(ids.map((id) => sent.get(id)!.answered - sent.get(id)!.sent)),
     startFromInsertStart: percentiles(ids.map((id) => starts.get(id)! - Number(byId.get(id)!.created_ms))),
     startFromCommitSeen: percentiles(ids.map((id) => starts.get(id)! - insertSeen.get(id)!)),
