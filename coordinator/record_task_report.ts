@@ -1,5 +1,4 @@
-import type { SqlClient } from "../prisma/mod.ts";
-import { WRITE_ENDED_ATTEMPTS } from "./_ended_attempts.ts";
+import { type SqlClient, WRITE_ENDED_ATTEMPTS } from "../prisma/mod.ts";
 
 /**
  * What became of a worker's report:

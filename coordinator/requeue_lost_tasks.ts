@@ -1,5 +1,4 @@
-import { sql, type SqlClient, type SqlFragment } from "../prisma/mod.ts";
-import { WRITE_ENDED_ATTEMPTS } from "./_ended_attempts.ts";
+import { sql, type SqlClient, type SqlFragment, WRITE_ENDED_ATTEMPTS } from "../prisma/mod.ts";
 
 /** A task taken back from a worker that can no longer run it. */
 export interface LostTask {

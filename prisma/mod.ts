@@ -13,6 +13,7 @@ export { applyMigrations, createMigration, migrationsDir, pendingSchemaChange, s
 export { startEmbeddedPostgres } from "./embedded_postgres.ts";
 export type { EmbeddedPostgresOptions, EmbeddedPostgresServer } from "./embedded_postgres.ts";
 export { createSqlClient, sql, toQuery } from "./sql_client.ts";
+export { WRITE_ENDED_ATTEMPTS } from "./ended_attempts.ts";
 export type { SqlClient, SqlClientOptions, SqlFragment } from "./sql_client.ts";
 export { CHANNELS, listenForNotifications } from "./notifications.ts";
 export type { ListenOptions, NotificationListener } from "./notifications.ts";

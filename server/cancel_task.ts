@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../prisma/mod.ts";
+import { type PrismaClient, sql, toQuery, WRITE_ENDED_ATTEMPTS } from "../prisma/mod.ts";
 import type { TaskStatusName } from "../shared/mod.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 
@@ -34,7 +34,7 @@ interface CancelRow {
  * hears the change (NOTIFY) and tells the worker to abort the handler.
  */
 export async function cancelTask(prisma: PrismaClient, id: string): Promise<CancelTaskResult> {
-  const [row] = await prisma.$queryRaw<CancelRow[]>`
+  const { text, values } = toQuery(sql`
     WITH cur AS (
       SELECT id, attempt, status, worker_id, coordinator_id, picked_at, started_at FROM tasks WHERE id = ${id}::uuid FOR UPDATE
     ), upd AS (
@@ -42,16 +42,17 @@ export async function cancelTask(prisma: PrismaClient, id: string): Promise<Canc
         FROM cur
        WHERE t.id = cur.id AND cur.status IN ('SCHEDULED', 'PICKED', 'RUNNING')
       RETURNING t.id
-    ), att AS (
-      -- The open attempt (the task row holds it until it ends) gets its row; see coordinator/_ended_attempts.ts.
-      INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome)
-      SELECT cur.id, cur.attempt, cur.worker_id, cur.coordinator_id, coalesce(cur.picked_at, now()), cur.started_at, now(), 'CANCELLED'
+    ), ended AS (
+      -- The attempt in flight (the task row holds it until it ends) gets its row.
+      SELECT cur.id AS task_id, cur.attempt, cur.worker_id, cur.coordinator_id, cur.picked_at, cur.started_at,
+             'CANCELLED' AS outcome, NULL::text AS error
         FROM cur JOIN upd ON upd.id = cur.id
        WHERE cur.status IN ('PICKED', 'RUNNING')
-      ON CONFLICT (task_id, attempt) DO UPDATE SET outcome = 'CANCELLED', finished_at = now()
-       WHERE task_attempts.outcome = 'RUNNING'
+    ), written AS (${WRITE_ENDED_ATTEMPTS}
     )
-    SELECT cur.status::text AS previous_status, EXISTS (SELECT 1 FROM upd) AS cancelled FROM cur`;
+    SELECT cur.status::text AS previous_status, EXISTS (SELECT 1 FROM upd) AS cancelled FROM cur`);
+  // Our SQL fragments carry their values as parameters ($1...), so the unsafe entry point is safe here.
+  const [row] = await prisma.$queryRawUnsafe<CancelRow[]>(text, ...values);
   if (!row) return { outcome: "not_found" };
   if (!row.cancelled) return { outcome: "terminal", status: row.previous_status };
   const task = await prisma.task.findUniqueOrThrow({ where: { id }, select: taskSummarySelect });

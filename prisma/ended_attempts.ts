@@ -5,7 +5,7 @@
  * `started_at`); the claim writes no attempt row, which spared it a third of its cost (an INSERT, its
  * two index entries and its foreign-key check per task), and an attempt row is never updated.
  */
-import { sql, type SqlFragment } from "../prisma/mod.ts";
+import { sql, type SqlFragment } from "./sql_client.ts";
 
 /**
  * The statement part that writes ended attempts: every row of a CTE named `ended`, with columns
@@ -13,6 +13,7 @@ import { sql, type SqlFragment } from "../prisma/mod.ts";
  * its attempt's row, finished at the statement's `now()`. A row already there is an attempt opened
  * by an older coordinator (one that inserted it at the claim, outcome RUNNING): it is closed instead.
  * Use as a data-modifying CTE: `..., ended AS (...), written AS (${WRITE_ENDED_ATTEMPTS}) SELECT ...`.
+ * The coordinator's reports and loss accounting and the server's cancel all close attempts with it.
  */
 export const WRITE_ENDED_ATTEMPTS: SqlFragment = sql`
   INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome, error)
