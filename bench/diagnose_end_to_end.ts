@@ -65,6 +65,12 @@ export async function profileStatements(options: EndToEndOptions): Promise<State
     log.takePlans();
     run = await measureEndToEnd({
       ...options,
+      onMeasureStart: async () => {
+        // The warm-up's statements are not the figure's.
+        log.take();
+        log.takeErrors();
+        log.takePlans();
+      },
       onCompleted: async () => {
         await new Promise((r) => setTimeout(r, 300));
         steps = log.take();
