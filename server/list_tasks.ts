@@ -1,5 +1,5 @@
-import type { Prisma, PrismaClient } from "../prisma/mod.ts";
-import type { TaskStatusName } from "../shared/mod.ts";
+import type { PrismaClient } from "../prisma/mod.ts";
+import { ACTIVE_STATUSES, TASK_STATUSES, TERMINAL_STATUSES, type TaskStatusName } from "../shared/mod.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 import { seedTaskSelect, toSeedTaskListEntry, type SeedTaskListEntry } from "./task_status_view.ts";
 
@@ -29,7 +29,7 @@ export interface TaskPage {
 }
 
 /** Where a page ends: the last row's (created_at, id). */
-interface TaskCursor {
+export interface TaskCursor {
   createdAt: Date;
   id: string;
 }
@@ -51,50 +51,88 @@ export function decodeTaskCursor(text: string): TaskCursor | null {
   return { createdAt, id };
 }
 
-function filterWhere(filter: TaskFilter): Prisma.TaskWhereInput[] {
-  const where: Prisma.TaskWhereInput[] = [];
-  if (filter.statuses) where.push({ status: { in: [...filter.statuses] } });
-  if (filter.command !== undefined) where.push({ command: filter.command });
-  if (filter.workerId !== undefined) where.push({ workerId: BigInt(filter.workerId) });
-  return where;
-}
-
-const newestFirst = [{ createdAt: "desc" }, { id: "desc" }] as const satisfies Prisma.TaskOrderByWithRelationInput[];
+/**
+ * The list's three kinds of task, each listed from its own indexes (see the `tasks` model): finished
+ * tasks and SCHEDULED ones from partial (created_at, id) indexes that a claim never writes to, tasks
+ * in flight (at most the workers' capacity) from the lease and worker indexes.
+ */
+const KINDS: readonly (readonly TaskStatusName[])[] = [TERMINAL_STATUSES, ["SCHEDULED"], ACTIVE_STATUSES];
 
 /**
- * One page of tasks, newest first, keyset-paginated on (created_at, id): each page is one indexed
- * query of `limit + 1` rows, whatever the table's size. Throws RangeError on a malformed cursor.
+ * The statement that finds one page: the ids of the newest `limit` tasks the filter allows (older
+ * than `cursor`), the newest `limit` of each kind merged (a UNION ALL of one ordered, limited index
+ * scan per kind). The statuses are written into the SQL, not bound, so that the planner can prove each
+ * part's partial index usable whatever plan it caches; everything the caller sent is bound.
+ */
+export function taskPageQuery(filter: TaskFilter, cursor: TaskCursor | null, limit: number): { text: string; values: unknown[] } | null {
+  const values: unknown[] = [];
+  const bind = (value: unknown, type: string) => {
+    values.push(value);
+    return `$${values.length}::${type}`;
+  };
+  const conditions: string[] = [];
+  if (filter.command !== undefined) conditions.push(`command = ${bind(filter.command, "text")}`);
+  if (filter.workerId !== undefined) conditions.push(`worker_id = ${bind(filter.workerId, "bigint")}`);
+  if (cursor) conditions.push(`(created_at, id) < (${bind(cursor.createdAt, "timestamptz")}, ${bind(cursor.id, "uuid")})`);
+  const take = bind(limit, "int");
+  const parts: string[] = [];
+  for (const kind of KINDS) {
+    const statuses = kind.filter((status) => !filter.statuses || filter.statuses.includes(status));
+    if (statuses.length === 0) continue;
+    // A SCHEDULED task has no worker (every way back to the queue clears it): nothing to list.
+    if (filter.workerId !== undefined && kind.includes("SCHEDULED")) continue;
+    const status = `status IN (${statuses.map((s) => `'${statusLiteral(s)}'`).join(", ")})`;
+    parts.push(`(SELECT id, created_at FROM tasks WHERE ${[status, ...conditions].join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
+  }
+  if (parts.length === 0) return null;
+  return {
+    text: `SELECT id::text AS id FROM (${parts.join(" UNION ALL ")}) AS page ORDER BY created_at DESC, id DESC LIMIT ${take}`,
+    values,
+  };
+}
+
+async function pageIds(prisma: PrismaClient, filter: TaskFilter, cursor: TaskCursor | null, limit: number): Promise<string[]> {
+  const query = taskPageQuery(filter, cursor, limit);
+  if (!query) return [];
+  const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(query.text, ...query.values);
+  return rows.map((r) => r.id);
+}
+
+/** A status as it may appear in SQL: one of the enum's values, never anything a caller wrote. */
+function statusLiteral(status: TaskStatusName): string {
+  if (!TASK_STATUSES.includes(status)) throw new RangeError(`Unknown task status "${String(status)}"`);
+  return status;
+}
+
+/** `ids`' rows, in `ids`' order. */
+function inOrder<T extends { id: string }>(ids: string[], rows: T[]): T[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/**
+ * One page of tasks, newest first, keyset-paginated on (created_at, id): whatever the table's size,
+ * one statement of a few ordered index scans finds the page (`limit + 1` ids), and one primary-key
+ * lookup reads its rows. Throws RangeError on a malformed cursor.
  */
 export async function listTasks(prisma: PrismaClient, options: ListTasksOptions): Promise<TaskPage> {
-  const where = filterWhere(options);
+  let cursor: TaskCursor | null = null;
   if (options.cursor !== undefined) {
-    const cursor = decodeTaskCursor(options.cursor);
+    cursor = decodeTaskCursor(options.cursor);
     if (!cursor) throw new RangeError(`Invalid cursor: expected a nextCursor returned by a previous page, got "${options.cursor}"`);
-    where.push({
-      OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
-    });
   }
-  const rows = await prisma.task.findMany({
-    where: { AND: where },
-    orderBy: [...newestFirst],
-    take: options.limit + 1,
-    select: taskSummarySelect,
-  });
-  const page = rows.slice(0, options.limit);
-  const last = page[page.length - 1];
+  const ids = await pageIds(prisma, options, cursor, options.limit + 1);
+  const rows = inOrder(ids, await prisma.task.findMany({ where: { id: { in: ids.slice(0, options.limit) } }, select: taskSummarySelect }));
+  const last = rows[rows.length - 1];
   return {
-    items: page.map(toTaskSummary),
-    nextCursor: rows.length > options.limit && last ? encodeTaskCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    items: rows.map(toTaskSummary),
+    nextCursor: ids.length > options.limit && last ? encodeTaskCursor({ createdAt: last.createdAt, id: last.id }) : null,
   };
 }
 
 /** The newest `limit` tasks as the seed's `GET /api/tasks` lists them. */
 export async function listSeedTasks(prisma: PrismaClient, options: TaskFilter & { limit: number }): Promise<SeedTaskListEntry[]> {
-  const rows = await prisma.task.findMany({
-    where: { AND: filterWhere(options) },
-    orderBy: [...newestFirst],
-    take: options.limit,
-    select: seedTaskSelect,
-  });
+  const ids = await pageIds(prisma, options, null, options.limit);
+  const rows = inOrder(ids, await prisma.task.findMany({ where: { id: { in: ids } }, select: seedTaskSelect }));
   return rows.map(toSeedTaskListEntry);
 }
