@@ -12,6 +12,8 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Whether lines of `level` are written: to skip building fields for lines that would be dropped. */
+  enabled(level: LogLevel): boolean;
 }
 
 /** Options for {@linkcode createLogger}. */
@@ -70,6 +72,9 @@ class StructuredLogger implements Logger {
   }
   error(msg: string, fields?: LogFields): void {
     if (this.#sink.min <= 3) this.#emit("error", msg, fields);
+  }
+  enabled(level: LogLevel): boolean {
+    return this.#sink.min <= LOG_LEVELS.indexOf(level);
   }
   child(fields: LogFields): Logger {
     return new StructuredLogger(this.#sink, [...this.#fields, fields]);

@@ -39,6 +39,31 @@ const taskRequest = z.object({
     .max(2_147_483_647, { error: "timeout_ms must be at most 2147483647 (about 24.8 days)" }),
   start_on_arrival: z.boolean(),
 });
+type ValidTaskRequest = z.infer<typeof taskRequest>;
+
+const PRINTABLE_ID = /^[\x21-\x7e]{1,200}$/;
+const isIntIn = (v: unknown, max: number): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max;
+
+/**
+ * What `taskRequest` returns for a request every field of which is plainly within it, checked without
+ * zod (whose parse was ~5% of a worker's CPU per dispatched task); undefined otherwise, and the
+ * schema then decides and words the refusal. Accepts nothing the schema refuses: a payload passes
+ * here only when even 3 UTF-8 bytes per UTF-16 unit fit the limit.
+ */
+function plainlyValid(raw: TaskRequest__Output): ValidTaskRequest | undefined {
+  const { task_id, data, attempt, payload_json, timeout_ms, start_on_arrival } = raw;
+  if (
+    typeof task_id === "string" && PRINTABLE_ID.test(task_id) &&
+    typeof data === "string" && data.length <= 1000 &&
+    isIntIn(attempt, 4_294_967_295) &&
+    typeof payload_json === "string" && payload_json.length * 3 <= MAX_PAYLOAD_BYTES &&
+    isIntIn(timeout_ms, 2_147_483_647) &&
+    typeof start_on_arrival === "boolean"
+  ) {
+    return { task_id, data, attempt, payload_json, timeout_ms, start_on_arrival };
+  }
+  return undefined;
+}
 
 /**
  * The WorkerService implementation: `SubmitTask` validates the request (INVALID_ARGUMENT naming the
@@ -52,14 +77,17 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
 
   /** Validates one task request and hands it to the pool: its answer, or why it is invalid. */
   function accept(raw: TaskRequest__Output): TaskResponse | { details: string } {
-    const parsed = taskRequest.safeParse(raw);
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((issue) => issue.message).join("; ");
-      logger.warn("SubmitTask refused: invalid request", { task_id: raw.task_id, error: details });
-      return { details };
+    let request = plainlyValid(raw);
+    if (!request) {
+      const parsed = taskRequest.safeParse(raw);
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((issue) => issue.message).join("; ");
+        logger.warn("SubmitTask refused: invalid request", { task_id: raw.task_id, error: details });
+        return { details };
+      }
+      request = parsed.data;
     }
-    const request = parsed.data;
-    const fields = { task_id: request.task_id, attempt: request.attempt, command: request.data };
+    const fields = () => ({ task_id: request.task_id, attempt: request.attempt, command: request.data });
     const outcome = pool.submit({
       taskId: request.task_id,
       attempt: request.attempt,
@@ -70,16 +98,17 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     });
     switch (outcome) {
       case "accepted":
-        logger.debug("task accepted", { ...fields, in_flight: pool.inFlight });
+        // (No fields object per accepted task when debug is off: this runs for every dispatch.)
+        if (logger.enabled("debug")) logger.debug("task accepted", { ...fields(), in_flight: pool.inFlight });
         return { task_id: request.task_id, success: true, message: "accepted" };
       case "duplicate":
-        logger.info("task already accepted: repeat ignored", fields);
+        logger.info("task already accepted: repeat ignored", fields());
         return { task_id: request.task_id, success: true, message: "already accepted" };
       case "draining":
-        logger.info("task refused: draining", fields);
+        logger.info("task refused: draining", fields());
         return { task_id: request.task_id, success: false, message: "draining" };
       case "full":
-        logger.warn("task refused: wait queue full", { ...fields, in_flight: pool.inFlight });
+        logger.warn("task refused: wait queue full", { ...fields(), in_flight: pool.inFlight });
         return { task_id: request.task_id, success: false, message: "busy" };
     }
   }
