@@ -45,6 +45,15 @@ import { type HandOff, offerSlots, readHandedTasks, renewOffers, withdrawOffers 
 import { type BeatResult, type RegisteredWorker, WorkerRegistry } from "./worker_registry.ts";
 import { markSilentWorkersOffline, markWorkerOffline, msUntilNextDueTask, recordHeartbeat } from "./worker_rows.ts";
 
+/**
+ * Most tasks one claim takes (CLAIM_BATCH_SIZE). A claim rewrites each task row it takes, ~30 µs a
+ * row with 1,000,000 finished tasks in the table: 100 keeps every claim statement (and the row locks
+ * it holds) under 5 ms there (3.0 ms measured; 500 took 15 ms). More free slots than that are filled
+ * by the claims that follow at once; with 5 workers of 50 slots end-to-end throughput was the same
+ * within the noise (3,193 against 3,258 tasks/s with 500, medians of 3).
+ */
+export const DEFAULT_CLAIM_BATCH_SIZE = 100;
+
 /** Options for {@linkcode startCoordinator}. Durations in milliseconds. */
 export interface CoordinatorOptions {
   /** Raw SQL on the database (its pool is the caller's). */
@@ -72,7 +81,7 @@ export interface CoordinatorOptions {
   /** Retry backoff for failed attempts. Defaults 1000 and 60000. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Most tasks claimed in one statement. Default 500. */
+  /** Most tasks claimed in one statement. Default {@linkcode DEFAULT_CLAIM_BATCH_SIZE}. */
   claimBatchSize?: number;
   /**
    * Free slots offered for the idle hand-off while the queue is empty (see task_offers.ts): a task
@@ -114,7 +123,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const sweepIntervalMs = options.sweepIntervalMs ?? 2000;
   const dispatchTimeoutMs = options.dispatchTimeoutMs ?? 5000;
   const retry = { baseMs: options.retryBaseMs ?? 1000, maxMs: options.retryMaxMs ?? 60_000 };
-  const claimBatchSize = options.claimBatchSize ?? 500;
+  const claimBatchSize = options.claimBatchSize ?? DEFAULT_CLAIM_BATCH_SIZE;
   const handoffSlots = options.handoffSlots ?? 8;
   // An offer lapses unless renewed (the sweep renews them every third of this): one left by a
   // coordinator that died is not used after that (nor once its workers have moved on).

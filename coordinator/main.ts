@@ -13,7 +13,7 @@ import {
   portSetting,
 } from "../shared/mod.ts";
 import { z } from "zod";
-import { startCoordinator } from "./coordinator_node.ts";
+import { DEFAULT_CLAIM_BATCH_SIZE, startCoordinator } from "./coordinator_node.ts";
 
 let config;
 try {
@@ -31,7 +31,7 @@ try {
       DISPATCH_TIMEOUT_MS: intSetting(5000, 100, 600_000),
       RETRY_BASE_MS: intSetting(1000, 0, 3_600_000),
       RETRY_MAX_MS: intSetting(60_000, 0, 86_400_000),
-      CLAIM_BATCH_SIZE: intSetting(500, 1, 10_000),
+      CLAIM_BATCH_SIZE: intSetting(DEFAULT_CLAIM_BATCH_SIZE, 1, 10_000),
       HANDOFF_SLOTS: intSetting(8, 0, 32),
       // Test-only: the fault suite makes the coordinator kill itself at this instant.
       FAULT_POINT: z.enum(["after_claim", "after_dispatch", "after_handoff"]).optional(),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { startCoordinator } from "./coordinator_node.ts";
+export { DEFAULT_CLAIM_BATCH_SIZE, startCoordinator } from "./coordinator_node.ts";
 export type { Coordinator, CoordinatorOptions } from "./coordinator_node.ts";
 export { assignClaimedTasks, claimAndAssignDueTasks, claimAndAssignStatement, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 export type { AssignedTask, Assignment, ClaimAndAssignOptions, ClaimedTask, ClaimOptions } from "./claim_due_tasks.ts";
