@@ -30,7 +30,7 @@ import {
   recordProgress,
   type ReportResult,
 } from "./record_task_report.ts";
-import { describeIssues, heartbeatSchema, parseHolding, progressReportSchema, statusReportSchema } from "./report_schema.ts";
+import { describeIssues, heartbeatSchema, parseHolding, parseStatusReport, progressReportSchema, type StatusReport } from "./report_schema.ts";
 import {
   cancelledAmong,
   heldAttempts,
@@ -656,7 +656,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     details: `database unavailable, retry: ${error instanceof Error ? (error.message.split("\n").find((line) => line.trim() !== "")?.trim() ?? error.name) : String(error)}`,
   });
 
-  type StatusReport = z.infer<typeof statusReportSchema>;
   /** A report's fate, in the words of the wire: ReportBatch's code, or a gRPC status for the unary RPC. */
   type Verdict = { code: "ACCEPTED" | "STALE" | "NOT_FOUND" | "INVALID" | "RETRY"; message: string; attempt: number };
 
@@ -886,7 +885,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   ) => {
     const reports = request.reports ?? [];
     if (reports.length > 5000) return callback(invalid("a ReportBatch holds at most 5000 reports"));
-    const parsed = reports.map((r) => statusReportSchema.safeParse(r));
+    const parsed = reports.map((r) => parseStatusReport(r));
     const valid = parsed.flatMap((p, i) => (p.success ? [{ i, report: p.data }] : []));
     try {
       const fromRegistry = acceptStartsFromRegistry(valid.map((v) => v.report));
@@ -963,7 +962,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     },
 
     UpdateTaskStatus: async (call, callback) => {
-      const parsed = statusReportSchema.safeParse(call.request);
+      const parsed = parseStatusReport(call.request);
       if (!parsed.success) return callback(invalid(describeIssues(parsed.error)));
       try {
         if (acceptStartsFromRegistry([parsed.data])[0]) return callback(null, { success: true });
