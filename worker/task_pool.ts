@@ -221,7 +221,9 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
   async function runAttempt(entry: Entry): Promise<void> {
     const { task, controller } = entry;
     const ref: AttemptRef = { taskId: task.taskId, attempt: task.attempt };
-    const log = poolLog.child({ task_id: task.taskId, attempt: task.attempt, command: task.command });
+    // The attempt's logger, made when a line is written or the handler reads `ctx.log` (most never do).
+    let attemptLog: Logger | undefined;
+    const log = () => (attemptLog ??= poolLog.child({ task_id: task.taskId, attempt: task.attempt, command: task.command }));
     const markStale = () => {
       controller.abort(staleReason());
     };
@@ -231,25 +233,26 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     // FAILED carries its start time instead (one report, not two, for most short tasks).
     const startedAt = now();
     let started: Promise<ReportOutcome> | undefined;
-    let ready!: (ok: boolean) => void;
     const sendStarted = (): Promise<ReportOutcome> =>
       // (A first attempt's handler is already running when its STARTED goes: say since when.)
       (started ??= reporter.started(ref, unixSeconds(startedAt), entry.gated ? undefined : startedAt.getTime()).then((outcome) => {
         if (outcome === "stale") markStale();
-        ready(outcome === "accepted");
         return outcome;
       }));
-    const progress = createProgressThrottle({
-      send: (percent) =>
-        reporter.progress(ref, percent).then((outcome) => {
-          if (outcome === "stale") markStale();
-          return outcome;
-        }),
-      intervalMs: progressIntervalMs,
-      ready: new Promise<boolean>((resolve) => (ready = resolve)),
-    });
+    // Progress reports go out once STARTED was accepted; the throttle is made at the handler's first
+    // progress call (most handlers make none).
+    let progress: ProgressThrottle | undefined;
     const onProgress = (percent: number) => {
-      void sendStarted();
+      const startedOutcome = sendStarted();
+      progress ??= createProgressThrottle({
+        send: (value) =>
+          reporter.progress(ref, value).then((outcome) => {
+            if (outcome === "stale") markStale();
+            return outcome;
+          }),
+        intervalMs: progressIntervalMs,
+        ready: startedOutcome.then((outcome) => outcome === "accepted"),
+      });
       progress.update(percent);
     };
 
@@ -265,25 +268,25 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     if (entry.gated) {
       const startedOutcome = await sendStarted();
       if (startedOutcome !== "accepted") {
-        log.info("not run: STARTED was not accepted", { outcome: startedOutcome });
-        progress.stop();
+        log().info("not run: STARTED was not accepted", { outcome: startedOutcome });
+        progress?.stop();
         release(entry);
         return;
       }
     }
     if (controller.aborted) {
       // Cancelled (or the worker is stopping) while STARTED was on its way: do not start it now.
-      progress.stop();
+      progress?.stop();
       release(entry);
       return;
     }
-    log.debug("task started");
+    if (poolLog.enabled("debug")) log().debug("task started");
     const startedTimer = started ? undefined : setTimeout(() => void sendStarted(), STARTED_DELAY_MS);
     const outcome = await execute(entry, log, onProgress);
     clearTimeout(startedTimer);
     release(entry);
     if (outcome.kind === "dropped") {
-      progress.stop();
+      progress?.stop();
       return;
     }
     // Its end is reported after its STARTED, if one was sent, was accepted (one attempt's reports
@@ -291,13 +294,13 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     if (started) {
       const startedOutcome = await started;
       if (startedOutcome !== "accepted") {
-        log.info("ran, but its STARTED was not accepted: nothing more reported", { outcome: startedOutcome });
-        progress.stop();
+        log().info("ran, but its STARTED was not accepted: nothing more reported", { outcome: startedOutcome });
+        progress?.stop();
         return;
       }
-      await progress.flush();
+      await progress?.flush();
     } else {
-      progress.stop();
+      progress?.stop();
     }
     if (controller.aborted && controller.reason instanceof Error && controller.reason.name === "StaleAttemptError") {
       return; // a progress report found the attempt stale while we flushed
@@ -305,16 +308,16 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     const at = unixSeconds(now());
     const startedAtMs = started ? undefined : startedAt.getTime();
     if (outcome.kind === "complete") {
-      log.debug("task completed");
+      if (poolLog.enabled("debug")) log().debug("task completed");
       await reporter.completed(ref, outcome.resultJson, at, startedAtMs);
     } else {
-      log.warn("task failed", { error: outcome.error, not_retryable: outcome.notRetryable });
+      log().warn("task failed", { error: outcome.error, not_retryable: outcome.notRetryable });
       await reporter.failed(ref, outcome.error, outcome.notRetryable, at, startedAtMs);
     }
   }
 
   /** Runs the handler under the attempt's timeout; settles by the end of the grace at the latest. */
-  async function execute(entry: Entry, log: Logger, onProgress: (percent: number) => void): Promise<Outcome> {
+  async function execute(entry: Entry, log: () => Logger, onProgress: (percent: number) => void): Promise<Outcome> {
     const { task, controller } = entry;
     let payload: unknown;
     if (task.payloadJson !== "") {
@@ -339,7 +342,9 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
         return controller.signal;
       },
       progress: onProgress,
-      log,
+      get log() {
+        return log();
+      },
     };
 
     const timeout = setTimeout(() => controller.abort(timeoutReason(timeoutMs)), timeoutMs);
@@ -362,12 +367,12 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       const reason: unknown = controller.reason;
       const reasonName = reason instanceof Error ? reason.name : "";
       if (settled === "abandoned") {
-        log.warn("handler ignored its abort signal: abandoned, slot freed", { reason: reasonName, grace_ms: graceMs });
+        log().warn("handler ignored its abort signal: abandoned, slot freed", { reason: reasonName, grace_ms: graceMs });
       }
       if (reasonName === "TimeoutError") {
         return { kind: "failed", error: `task timed out after ${timeoutMs} ms`, notRetryable: false };
       }
-      log.info("task aborted", { reason: reason instanceof Error ? reason.message : String(reason) });
+      log().info("task aborted", { reason: reason instanceof Error ? reason.message : String(reason) });
       return { kind: "dropped" };
     }
     if (settled === "abandoned") return { kind: "dropped" }; // unreachable: the grace starts on abort only
@@ -533,6 +538,8 @@ class LazyAbort {
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+type ProgressThrottle = ReturnType<typeof createProgressThrottle>;
 
 /** Sends progress at most once per `intervalMs`, one report at a time, only after `ready` said yes. */
 function createProgressThrottle(options: {
