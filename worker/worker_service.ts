@@ -23,7 +23,7 @@ export interface WorkerServiceOptions {
 /** Longest `payload_json` accepted, bytes. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-const taskRequest = z.object({
+export const taskRequest = z.object({
   task_id: z
     .string()
     .regex(/^[\x21-\x7e]{1,200}$/, { error: "task_id is required: 1-200 printable characters without spaces" }),
@@ -50,7 +50,7 @@ const isIntIn = (v: unknown, max: number): v is number => typeof v === "number" 
  * schema then decides and words the refusal. Accepts nothing the schema refuses: a payload passes
  * here only when even 3 UTF-8 bytes per UTF-16 unit fit the limit.
  */
-function plainlyValid(raw: TaskRequest__Output): ValidTaskRequest | undefined {
+export function plainlyValid(raw: TaskRequest__Output): ValidTaskRequest | undefined {
   const { task_id, data, attempt, payload_json, timeout_ms, start_on_arrival } = raw;
   if (
     typeof task_id === "string" && PRINTABLE_ID.test(task_id) &&
