@@ -5,6 +5,13 @@ import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts"
 /** Statuses an operator can send a task back to the queue from. */
 export const RETRYABLE_STATUSES = ["DEAD", "FAILED", "CANCELLED"] as const satisfies readonly TaskStatusName[];
 
+/**
+ * `<column> IN ('DEAD', 'FAILED', 'CANCELLED')`, the statuses written as literals (not bound): a plan
+ * that knows them can use the partial finished-task indexes whatever status a caller binds.
+ */
+const isRetryable = (column: "status" | "cur.status") =>
+  Prisma.raw(`${column} IN (${RETRYABLE_STATUSES.map((s) => `'${s}'`).join(", ")})`);
+
 /** A status {@linkcode retryTask} and {@linkcode retryTasks} retry. */
 export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
 
@@ -43,7 +50,7 @@ export async function retryTask(prisma: PrismaClient, id: string): Promise<Retry
     ), upd AS (
       UPDATE tasks t SET ${requeueForRetry}
         FROM cur
-       WHERE t.id = cur.id AND cur.status IN ('DEAD', 'FAILED', 'CANCELLED')
+       WHERE t.id = cur.id AND ${isRetryable("cur.status")}
       RETURNING t.id
     )
     SELECT cur.status::text AS previous_status, EXISTS (SELECT 1 FROM upd) AS retried FROM cur`;
@@ -82,8 +89,7 @@ export async function retryTasks(prisma: PrismaClient, filter: RetryTasksFilter)
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RETRY_BATCH) {
     throw new RangeError(`Cannot retry tasks as 'limit' must be an integer from 1 to ${MAX_RETRY_BATCH}: current value is ${limit}`);
   }
-  // (The literal IN list lets the planner use the partial finished-task indexes whatever the bound status.)
-  const matches = Prisma.sql`status = ${filter.status}::"TaskStatus" AND status IN ('DEAD', 'FAILED', 'CANCELLED')${
+  const matches = Prisma.sql`status = ${filter.status}::"TaskStatus" AND ${isRetryable("status")}${
     filter.command === undefined ? Prisma.empty : Prisma.sql` AND command = ${filter.command}`
   }`;
   const [row] = await prisma.$queryRaw<{ ids: string[] | null; more: boolean }[]>`
