@@ -81,8 +81,6 @@ const coordinator = await startCoordinator({
     process.kill(process.pid, "SIGKILL");
   },
 });
-log.info("ready", { port: coordinator.port, coordinator_id: coordinatorId });
-
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
@@ -97,3 +95,5 @@ const stop = async (signal: string) => {
 process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGINT", () => void stop("SIGINT"));
 if (process.send) process.on("disconnect", () => void stop("parent exited"));
+// Only after the signals are listened for: whoever reads this line may signal at once.
+log.info("ready", { port: coordinator.port, coordinator_id: coordinatorId });

@@ -181,20 +181,6 @@ const server = await createServer({
 });
 activity = (level, msg) => void server.hub.record(level, msg);
 
-log.info("ready", {
-  port: server.port,
-  worker_scaler: scaler.kind,
-  coordinator,
-  database: new URL(databaseUrl).host,
-});
-
-if (settings.WORKERS > 0) {
-  if (scaler.kind === "none") log.warn("WORKERS is ignored: WORKER_SCALER=none", { workers: settings.WORKERS });
-  else {
-    scaler.scale(settings.WORKERS).catch((error: unknown) => log.error("could not start workers", { error: String(error) }));
-  }
-}
-
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
@@ -216,3 +202,18 @@ async function shutdown(signal: string): Promise<void> {
   }
 }
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
+
+// Only after the signals are listened for: whoever reads this line may signal at once.
+log.info("ready", {
+  port: server.port,
+  worker_scaler: scaler.kind,
+  coordinator,
+  database: new URL(databaseUrl).host,
+});
+
+if (settings.WORKERS > 0) {
+  if (scaler.kind === "none") log.warn("WORKERS is ignored: WORKER_SCALER=none", { workers: settings.WORKERS });
+  else {
+    scaler.scale(settings.WORKERS).catch((error: unknown) => log.error("could not start workers", { error: String(error) }));
+  }
+}

@@ -122,6 +122,9 @@ try {
   process.exit(1);
 }
 
+// Listened for before the ready line: whoever reads it may signal at once.
+process.on("SIGTERM", () => void stop("SIGTERM", true));
+process.on("SIGINT", () => void stop("SIGINT", true));
 logger.info("ready", { port: worker.port, worker_id: worker.id, address: worker.address });
 if (typeof process.send === "function" && !process.connected) void stop("parent process gone", false);
 
@@ -144,5 +147,3 @@ async function stop(why: string, isSignal: boolean): Promise<void> {
   process.exit(0);
 }
 
-process.on("SIGTERM", () => void stop("SIGTERM", true));
-process.on("SIGINT", () => void stop("SIGINT", true));

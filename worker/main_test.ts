@@ -53,10 +53,13 @@ describe("worker/main.ts", () => {
 
   it("logs ready with port, worker_id and address, and exits 0 on SIGTERM", async () => {
     const worker = run({ WORKER_ID: "4294967295", WORKER_ADDRESS: "worker-7" });
+    // Signalled the moment the ready line arrives, as a supervisor may: the worker must already listen.
+    worker.child.stdout!.on("data", (c: Buffer) => {
+      if (c.toString("utf8").includes('"msg":"ready"')) worker.child.kill("SIGTERM");
+    });
     const ready = await worker.ready();
     expect(ready).toMatchObject({ msg: "ready", worker_id: 4294967295 });
     expect(ready["address"]).toBe(`worker-7:${String(ready["port"])}`);
-    worker.child.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
     expect(worker.lines().some((l) => l["msg"] === "stopped")).toBe(true);
   });
