@@ -7,6 +7,7 @@ let db: TestDb;
 let listener: pg.Client;
 const handOffs: HandOff[] = [];
 const dashboardFeed: { op: string; rows: { id: string; status: string }[] | null }[] = [];
+const dueFeed: string[] = [];
 
 beforeAll(async () => {
   db = await useTestDatabase();
@@ -14,9 +15,10 @@ beforeAll(async () => {
   await listener.connect();
   listener.on("notification", (n) => {
     if (n.channel === "taskmaster_handoff") handOffs.push(JSON.parse(n.payload ?? ""));
+    else if (n.channel === "taskmaster_due") dueFeed.push(n.payload ?? "");
     else dashboardFeed.push(JSON.parse(n.payload ?? ""));
   });
-  await listener.query("LISTEN taskmaster_handoff; LISTEN taskmaster_tasks");
+  await listener.query("LISTEN taskmaster_handoff; LISTEN taskmaster_tasks; LISTEN taskmaster_due");
 });
 afterAll(async () => {
   await listener.end();
@@ -28,6 +30,7 @@ beforeEach(async () => {
                        VALUES (7, 'w7:1', 'ONLINE', 'c1'), (8, 'w8:1', 'ONLINE', 'c2'), (9, 'w9:1', 'OFFLINE', 'c1')`;
   handOffs.length = 0;
   dashboardFeed.length = 0;
+  dueFeed.length = 0;
 });
 
 async function settle<T>(list: T[], count: number): Promise<T[]> {
@@ -57,37 +60,55 @@ async function statusOf(ids: string[]) {
 }
 
 describe("the tasks_hand_off trigger", () => {
-  test("gives new due tasks to the offers, highest priority first, one each, in the accepting INSERT; the rest stay SCHEDULED", async () => {
+  test("inserts new due tasks PICKED by the offers, one each, in the order inserted; the rest stay SCHEDULED", async () => {
     const offers = await offerSlots(db.sql, "c1", [7, 7], 30_000, 60_000);
     expect(offers.map((o) => o.workerId)).toEqual([7, 7]);
-    const [low, high, future, mid] = await insertTasks([
-      { command: "low", priority: 0 },
+    const [high, future, mid, low] = await insertTasks([
       { command: "high", priority: 5, payload: { n: 1 } },
       { command: "future", priority: 9, dueInMs: 60_000 },
       { command: "mid", priority: 3 },
+      { command: "low", priority: 0 },
     ]);
-    const [lowRow, highRow, futureRow, midRow] = await statusOf([low!, high!, future!, mid!]);
+    const [highRow, futureRow, midRow, lowRow] = await statusOf([high!, future!, mid!, low!]);
     expect(highRow).toMatchObject({ status: "PICKED", attempt: 1, worker_id: 7n, coordinator_id: "c1", lease_ms: 30_000 });
     expect(midRow).toMatchObject({ status: "PICKED", attempt: 1, worker_id: 7n, coordinator_id: "c1" });
     expect(lowRow).toMatchObject({ status: "SCHEDULED", attempt: 0, worker_id: null });
     expect(futureRow).toMatchObject({ status: "SCHEDULED", attempt: 0 });
     expect(await db.sql.query`SELECT id FROM task_offers`).toEqual([]);
 
-    const [message] = await settle(handOffs, 1);
-    expect(message!.coordinator).toBe("c1");
-    expect(message!.tasks.map((t) => [t.id, t.attempt, t.worker, t.command, t.payload, t.timeout_ms]).sort()).toEqual(
+    // One message per task handed off, sent at the INSERT's commit.
+    const messages = await settle(handOffs, 2);
+    expect(messages.map((m) => [m.coordinator, m.tasks.length])).toEqual([["c1", 1], ["c1", 1]]);
+    const tasks = messages.flatMap((m) => m.tasks);
+    expect(tasks.map((t) => [t.id, t.attempt, t.worker, t.command, t.payload, t.timeout_ms]).sort()).toEqual(
       [
         [high, 1, 7, "high", '{"n": 1}', null],
         [mid, 1, 7, "mid", null, null],
       ].sort(),
     );
-    expect(message!.tasks.map((t) => t.offer).sort()).toEqual(offers.map((o) => o.id).sort());
-    // The dashboard's feed says the INSERT (SCHEDULED) before the hand-off's UPDATE (PICKED).
-    const feed = await settle(dashboardFeed, 2);
-    expect(feed.map((f) => f.op)).toEqual(["I", "U"]);
-    expect(feed[1]!.rows!.map((r) => r.status)).toEqual(["PICKED", "PICKED"]);
+    expect(tasks.map((t) => t.offer).sort()).toEqual(offers.map((o) => o.id).sort());
+    // The dashboard's feed says the INSERT once, with the rows as inserted: no UPDATE follows.
+    const feed = await settle(dashboardFeed, 1);
+    expect(feed.map((f) => f.op)).toEqual(["I"]);
+    expect(feed[0]!.rows!.map((r) => [r.id, r.status]).sort()).toEqual(
+      [[high, "PICKED"], [future, "SCHEDULED"], [mid, "PICKED"], [low, "SCHEDULED"]].sort(),
+    );
     const [counter] = await db.sql.query<{ value: bigint }>`SELECT value FROM counters WHERE name = 'tasks_handed_off'`;
     expect(counter?.value).toBe(2n);
+    expect(await db.sql.query`SELECT status::text AS status, sum(n)::int AS n FROM task_status_counts GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1`).toEqual([
+      { status: "PICKED", n: 2 },
+      { status: "SCHEDULED", n: 2 },
+    ]);
+  });
+
+  test("wakes no coordinator to claim a task it handed off, and does wake one for a task left SCHEDULED", async () => {
+    await offerSlots(db.sql, "c1", [7], 30_000, 60_000);
+    await insertTasks([{ command: "handed" }]);
+    expect(await settle(handOffs, 1)).toHaveLength(1);
+    expect(await settle(dueFeed, 0)).toEqual([]);
+    await insertTasks([{ command: "left" }]);
+    expect(await settle(handOffs, 0)).toEqual([]);
+    expect(await settle(dueFeed, 1)).toHaveLength(1);
   });
 
   test("does nothing without usable offers: none, lapsed, or of a worker that is not ONLINE under the offering coordinator", async () => {
@@ -102,18 +123,43 @@ describe("the tasks_hand_off trigger", () => {
     expect(await settle(handOffs, 0)).toEqual([]);
   });
 
-  test("names only ids in a notification too large for the tasks, and readHandedTasks() reads the rest", async () => {
-    await offerSlots(db.sql, "c1", [7, 7, 7], 30_000, 60_000);
-    const big = "x".repeat(4000);
-    const ids = await insertTasks([{ command: "a", payload: { big } }, { command: "b", payload: { big } }, { command: "c" }]);
-    const [message] = await settle(handOffs, 1);
-    expect(message!.tasks).toHaveLength(3);
-    expect(message!.tasks.every((t) => t.command === undefined && t.payload === undefined)).toBe(true);
-    const read = await readHandedTasks(db.sql, "c1", message!.tasks);
-    expect(read.map((t) => [t.id, t.command]).sort()).toEqual(ids.map((id, i) => [id, ["a", "b", "c"][i]]).sort());
-    expect(read.find((t) => t.command === "a")!.payload).toBe(JSON.stringify({ big }).replace(":", ": "));
+  test("hands off no row the INSERT may skip (one with an idempotency key, or an id that exists): the offer stays", async () => {
+    const [offer] = await offerSlots(db.sql, "c1", [7], 30_000, 60_000);
+    const offerIds = async () => (await db.sql.query<{ id: bigint }>`SELECT id FROM task_offers`).map((r) => String(r.id));
+    const keyed = crypto.randomUUID();
+    const insertKeyed = (id: string) => db.sql.query<{ id: string }>`
+      INSERT INTO tasks (id, command, scheduled_at, idempotency_key) VALUES (${id}::uuid, 'keyed', now(), 'key-1')
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id::text AS id`;
+    expect(await insertKeyed(keyed)).toEqual([{ id: keyed }]);
+    expect(await insertKeyed(crypto.randomUUID())).toEqual([]); // the key again: skipped
+    // The same id again, without a key, skipped by ON CONFLICT (id).
+    expect(await db.sql.query`INSERT INTO tasks (id, command, scheduled_at) VALUES (${keyed}::uuid, 'again', now()) ON CONFLICT (id) DO NOTHING RETURNING id`).toEqual([]);
+    expect((await statusOf([keyed]))[0]).toMatchObject({ status: "SCHEDULED", attempt: 0 });
+    expect(await settle(handOffs, 0)).toEqual([]);
+    expect(await db.sql.query`SELECT value FROM counters WHERE name = 'tasks_handed_off'`).toEqual([]);
+    expect(await offerIds()).toEqual([offer!.id]);
+    // The offer is still good: the next plain task takes it.
+    const [plain] = await insertTasks([{ command: "plain" }]);
+    expect((await statusOf([plain!]))[0]).toMatchObject({ status: "PICKED", worker_id: 7n });
+    expect((await settle(handOffs, 1))[0]!.tasks.map((t) => [t.id, t.offer])).toEqual([[plain, offer!.id]]);
+    expect(await offerIds()).toEqual([]);
+  });
+
+  test("names only the id in a notification too large for its task, and readHandedTasks() reads the rest", async () => {
+    await offerSlots(db.sql, "c1", [7, 7], 30_000, 60_000);
+    const big = "x".repeat(8000);
+    const ids = await insertTasks([{ command: "a", payload: { big } }, { command: "b" }]);
+    const messages = await settle(handOffs, 2);
+    const tasks = messages.flatMap((m) => m.tasks);
+    expect(tasks).toHaveLength(2);
+    const bigOne = tasks.find((t) => t.id === ids[0])!;
+    expect(bigOne.command === undefined && bigOne.payload === undefined).toBe(true);
+    expect(tasks.find((t) => t.id === ids[1])!.command).toBe("b");
+    const read = await readHandedTasks(db.sql, "c1", [bigOne]);
+    expect(read.map((t) => [t.id, t.command])).toEqual([[ids[0], "a"]]);
+    expect(read[0]!.payload).toBe(JSON.stringify({ big }).replace(":", ": "));
     // Another coordinator reads none of them.
-    expect(await readHandedTasks(db.sql, "c2", message!.tasks)).toEqual([]);
+    expect(await readHandedTasks(db.sql, "c2", [bigOne])).toEqual([]);
   });
 });
 

@@ -234,10 +234,17 @@ export function createEventHub(options: EventHubOptions): InjectableEventHub {
     if (taskRing.length > TASK_CHANGE_RING) taskRing.shift();
     emit({ kind: "task", event });
     if (op === "I") {
-      for (const row of rows ?? []) remember(row.id, row.status);
       const commands = new Set((rows ?? []).map((r) => r.command));
       const only = rows && rows.length === n && commands.size === 1 ? [...commands][0] : undefined;
       record("info", `Scheduled ${plural(n, "task")}${only ? `: ${only}` : ""}`);
+      // A task an idle worker's offer took is inserted PICKED (the hand-off): say so, as for a claim.
+      for (const row of rows ?? []) {
+        if (row.status === "SCHEDULED") remember(row.id, row.status);
+        else {
+          const line = describeTaskRow(row);
+          if (line) record(line[0], line[1]);
+        }
+      }
     } else if (rows === null) {
       record("info", `${plural(n, "task")} updated`);
     } else {

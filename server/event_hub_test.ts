@@ -57,6 +57,19 @@ describe("the event hub's activity log", () => {
     expect(hub.activity()[0]?.ts).toBe("2026-01-01T00:00:00.000Z");
   });
 
+  it("`createEventHub()` says a task inserted PICKED (handed to an idle worker's offer) was picked", () => {
+    const h = createEventHub({ log: captureLogger().log });
+    const handed = { id, status: "PICKED", attempt: 1, worker_id: 7, command: "x", progress: 0 };
+    const other = { ...handed, id: "1c8f9d3b-1111-4222-8333-444455556666", status: "SCHEDULED", attempt: 0, worker_id: null };
+    h.inject(CHANNELS.tasks, JSON.stringify({ op: "I", n: 2, rows: [handed, other] }));
+    h.inject(CHANNELS.tasks, task("RUNNING"));
+    expect(h.activity().map((e) => e.msg)).toEqual([
+      "Scheduled 2 tasks: x",
+      "Task 0b7e8c2a picked by Worker-7 (attempt 1)",
+      "Task 0b7e8c2a started on Worker-7",
+    ]);
+  });
+
   it("`createEventHub()` names the operator when a task is cancelled or retried out of a terminal state", () => {
     const h = createEventHub({ log: captureLogger().log });
     const row = (taskId: string, status: string, attempt: number) =>
