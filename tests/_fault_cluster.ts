@@ -330,6 +330,8 @@ export class FaultCluster {
  * Installs the test-only audit of status changes: a table `fault_status_audit` and an AFTER UPDATE
  * OF status trigger on `tasks` writing one row per change (old and new status, attempt and worker).
  * Its `id` orders the changes of one task as they were committed (each takes the task's row lock).
+ * A task the idle hand-off takes is inserted PICKED at attempt 1: its INSERT is recorded as the
+ * claim it is, SCHEDULED at attempt 0 -> PICKED, so that every task's trail starts at SCHEDULED(0).
  */
 export async function installStatusAudit(db: pg.Pool): Promise<void> {
   await db.query(`
@@ -346,11 +348,18 @@ export async function installStatusAudit(db: pg.Pool): Promise<void> {
     );
     CREATE FUNCTION fault_audit_status() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      INSERT INTO fault_status_audit (task_id, old_status, new_status, old_attempt, new_attempt, old_worker_id, new_worker_id)
-      VALUES (NEW.id, OLD.status::text, NEW.status::text, OLD.attempt, NEW.attempt, OLD.worker_id, NEW.worker_id);
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO fault_status_audit (task_id, old_status, new_status, old_attempt, new_attempt, old_worker_id, new_worker_id)
+        VALUES (NEW.id, 'SCHEDULED', NEW.status::text, 0, NEW.attempt, NULL, NEW.worker_id);
+      ELSE
+        INSERT INTO fault_status_audit (task_id, old_status, new_status, old_attempt, new_attempt, old_worker_id, new_worker_id)
+        VALUES (NEW.id, OLD.status::text, NEW.status::text, OLD.attempt, NEW.attempt, OLD.worker_id, NEW.worker_id);
+      END IF;
       RETURN NULL;
     END $$;
     CREATE TRIGGER fault_status_audit AFTER UPDATE OF status ON tasks
       FOR EACH ROW EXECUTE FUNCTION fault_audit_status();
+    CREATE TRIGGER fault_status_audit_insert AFTER INSERT ON tasks
+      FOR EACH ROW WHEN (NEW.status <> 'SCHEDULED') EXECUTE FUNCTION fault_audit_status();
   `);
 }
