@@ -557,9 +557,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     (channel, payload) => {
       if (channel === CHANNELS.handoff) return void handOff(payload);
       if (channel === CHANNELS.due) {
-        // With slots on offer, the INSERT that sent this has likely handed its tasks to them: its
-        // hand-off notification comes next. Claim a moment later, off that dispatch's path (the
-        // claim then finds what the offers did not take).
+        // With slots on offer, the INSERT that sent this may have handed some of its tasks to them
+        // (their notifications come first) and left the rest (more than the offers, or keyed): claim
+        // a moment later, off those dispatches' path.
         if (registry.offerIds().length > 0) return afterHandOff(wake);
         return wake();
       }

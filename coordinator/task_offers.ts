@@ -1,10 +1,11 @@
 /**
  * @module
- * The idle hand-off's offers (table `task_offers`, migration `idle_hand_off`). A coordinator whose
- * queue is empty offers some free worker slots; the `tasks_hand_off` trigger gives each new task due
- * now to one of them in the transaction that accepts it (PICKED, attempt 1, bound to the offer's
- * worker, leased) and NOTIFYs `taskmaster_handoff` with {@linkcode HandOff}: the coordinator
- * dispatches it at once, without a claim's round trip (the idle path's largest hop).
+ * The idle hand-off's offers (table `task_offers`, migrations `idle_hand_off` and
+ * `hand_off_before_insert`). A coordinator whose queue is empty offers some free worker slots; the
+ * `tasks_hand_off` trigger gives each new task due now (without an idempotency key) to one of them as
+ * it is inserted: the row is written PICKED, attempt 1, bound to the offer's worker and leased, in the
+ * transaction that accepts it, and `taskmaster_handoff` is NOTIFYed with {@linkcode HandOff}: the
+ * coordinator dispatches it at once, without a claim's round trip (the idle path's largest hop).
  */
 import type { SqlClient } from "../prisma/mod.ts";
 
@@ -26,7 +27,10 @@ export interface HandedTask {
   timeout_ms?: number | null;
 }
 
-/** A `taskmaster_handoff` notification: the tasks handed to one coordinator's offers by one statement. */
+/**
+ * A `taskmaster_handoff` notification: tasks handed to one coordinator's offers (one task each since
+ * `hand_off_before_insert`; the first trigger sent all of a statement's at once, hence the list).
+ */
 export interface HandOff {
   coordinator: string;
   tasks: HandedTask[];
