@@ -211,8 +211,11 @@ const coordinatorClaim = (limit: number): { text: string; values: unknown[] } =>
   toQuery(claimAndAssignStatement({ coordinatorId: "bench", workers: Array<number>(limit).fill(1), leaseMs: 30_000 }));
 
 /**
- * Runs the coordinator's claim `repeats` times for each limit, each time in a transaction rolled
- * back afterwards.
+ * Runs the coordinator's claim `repeats` times for each limit (after one unmeasured run), each one
+ * committed, so that each takes the next due tasks, as the coordinator's claims do (rolled back,
+ * as until the sixth pass, every repetition claimed the same rows again). The due tasks these
+ * claims take are added first (newer than those loaded, so claimed after them), and are PICKED by
+ * the end.
  */
 export async function measureClaimQuery(
   db: pg.Pool,
@@ -221,6 +224,13 @@ export async function measureClaimQuery(
 ): Promise<ClaimQueryTiming[]> {
   const client = await db.connect();
   try {
+    // Each repetition runs the claim twice (EXPLAIN ANALYZE, then plainly for the client's time).
+    const claimed = limits.reduce((sum, limit) => sum + 2 * (repeats + 1) * limit, 0);
+    await client.query(
+      `INSERT INTO tasks (id, command, scheduled_at) SELECT gen_random_uuid(), 'noop', now() - interval '1 second'
+         FROM generate_series(1, $1)`,
+      [claimed],
+    );
     const results: ClaimQueryTiming[] = [];
     for (const limit of limits) {
       const execution: number[] = [];
@@ -229,16 +239,16 @@ export async function measureClaimQuery(
       let plan = "";
       for (let i = 0; i <= repeats; i++) {
         const { text, values } = coordinatorClaim(limit);
-        await client.query("BEGIN");
         const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
-        await client.query("ROLLBACK");
         plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");
         const ms = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1]);
-        await client.query("BEGIN");
         const started = performance.now();
-        await client.query(text, values);
+        const run = await client.query(text, values);
         const elapsed = performance.now() - started;
-        await client.query("ROLLBACK");
+        const explainedRows = Number(/Update on tasks[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1]);
+        if (explainedRows !== limit || run.rowCount !== limit) {
+          throw new Error(`a claim of ${limit} claimed ${explainedRows} and ${run.rowCount} tasks: too few due tasks were added`);
+        }
         if (i > 0) {
           execution.push(ms);
           trigger.push(Number(/Trigger tasks_announce_update: time=([\d.]+)/.exec(plan)?.[1] ?? 0));
