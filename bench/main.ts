@@ -128,6 +128,15 @@ if (machine.loadAverageAtStart[0]! > 1) {
 
 const floorRuns: (FloorRun & { round: number })[] = [];
 const scheduleRuns: (ScheduleRun & { round: number })[] = [];
+/**
+ * The end-to-end variants, run and reported in this order: each worker count warmed up
+ * (config.e2eWarmupTasks through the same processes first), and 3 workers also cold, as a freshly
+ * started system runs its first tasks (full mode only).
+ */
+const e2eVariants: { workers: number; cold: boolean }[] = [
+  ...config.e2eWorkers.map((workers) => ({ workers, cold: false })),
+  ...(quick || !config.e2eWorkers.includes(3) ? [] : [{ workers: 3, cold: true }]),
+];
 /** `cold`: the processes ran no task before the measured ones (no warm-up). */
 const e2eRuns: (EndToEndRun & { round: number; cold: boolean })[] = [];
 const latencyRuns: IdleLatencyRun[] = [];
@@ -218,13 +227,7 @@ try {
     }
   }
   if (runs("e2e")) {
-    // Each variant warmed up (config.e2eWarmupTasks through the same processes first), and 3 workers
-    // also cold, as a freshly started system runs its first tasks (full mode).
-    const variants = [
-      ...config.e2eWorkers.map((workers) => ({ workers, cold: false })),
-      ...(quick || !config.e2eWorkers.includes(3) ? [] : [{ workers: 3, cold: true }]),
-    ];
-    for (const { workers, cold } of variants) {
+    for (const { workers, cold } of e2eVariants) {
       steps.push({
         label: `end-to-end, ${workers} worker${workers > 1 ? "s" : ""}${cold ? ", cold" : ""}`,
         run: async (r) => {
@@ -363,10 +366,7 @@ for (const variant of ["trpc", "rest"] as const) {
     pass: s.median >= 20_000,
   });
 }
-for (const { workers, cold } of [
-  ...config.e2eWorkers.map((workers) => ({ workers, cold: false })),
-  { workers: 3, cold: true },
-]) {
+for (const { workers, cold } of e2eVariants) {
   const mine = e2eRuns.filter((r) => r.workers === workers && r.cold === cold);
   if (mine.length === 0) continue;
   const s = summarize(mine.map((r) => r.tasksPerSecond));
