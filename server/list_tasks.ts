@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../prisma/mod.ts";
-import { ACTIVE_STATUSES, TASK_STATUSES, TERMINAL_STATUSES, type TaskStatusName } from "../shared/mod.ts";
+import { ACTIVE_STATUSES, TERMINAL_STATUSES, type TaskStatusName } from "../shared/mod.ts";
+import { statusInSql } from "./_status_sql.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 import { seedTaskSelect, toSeedTaskListEntry, type SeedTaskListEntry } from "./task_status_view.ts";
 
@@ -81,8 +82,7 @@ export function taskPageQuery(filter: TaskFilter, cursor: TaskCursor | null, lim
     if (statuses.length === 0) continue;
     // A SCHEDULED task has no worker (every way back to the queue clears it): nothing to list.
     if (filter.workerId !== undefined && kind.includes("SCHEDULED")) continue;
-    const status = `status IN (${statuses.map((s) => `'${statusLiteral(s)}'`).join(", ")})`;
-    parts.push(`(SELECT id, created_at FROM tasks WHERE ${[status, ...conditions].join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
+    parts.push(`(SELECT id, created_at FROM tasks WHERE ${[statusInSql("status", statuses), ...conditions].join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${take})`);
   }
   if (parts.length === 0) return null;
   return {
@@ -96,12 +96,6 @@ async function pageIds(prisma: PrismaClient, filter: TaskFilter, cursor: TaskCur
   if (!query) return [];
   const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(query.text, ...query.values);
   return rows.map((r) => r.id);
-}
-
-/** A status as it may appear in SQL: one of the enum's values, never anything a caller wrote. */
-function statusLiteral(status: TaskStatusName): string {
-  if (!TASK_STATUSES.includes(status)) throw new RangeError(`Unknown task status "${String(status)}"`);
-  return status;
 }
 
 /** `ids`' rows, in `ids`' order. */

@@ -1,16 +1,13 @@
 import { Prisma, type PrismaClient } from "../prisma/mod.ts";
 import type { TaskStatusName } from "../shared/mod.ts";
+import { statusInSql } from "./_status_sql.ts";
 import { taskSummarySelect, toTaskSummary, type TaskSummary } from "./_views.ts";
 
 /** Statuses an operator can send a task back to the queue from. */
 export const RETRYABLE_STATUSES = ["DEAD", "FAILED", "CANCELLED"] as const satisfies readonly TaskStatusName[];
 
-/**
- * `<column> IN ('DEAD', 'FAILED', 'CANCELLED')`, the statuses written as literals (not bound): a plan
- * that knows them can use the partial finished-task indexes whatever status a caller binds.
- */
-const isRetryable = (column: "status" | "cur.status") =>
-  Prisma.raw(`${column} IN (${RETRYABLE_STATUSES.map((s) => `'${s}'`).join(", ")})`);
+/** `<column>` is a retryable status, written so that plans can use the partial finished-task indexes. */
+const isRetryable = (column: "status" | "cur.status") => Prisma.raw(statusInSql(column, RETRYABLE_STATUSES));
 
 /** A status {@linkcode retryTask} and {@linkcode retryTasks} retry. */
 export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
