@@ -133,6 +133,8 @@ export interface ClaimAndAssignOptions {
  * row and one commit instead of two. In claim order. No `task_attempts` row is written: the task row
  * holds the open attempt (number, worker, coordinator, picked_at, started_at) until it ends, when its
  * row is written once (a claim that inserted it, and its FK check, cost a third of the claim).
+ * The statement is the database function `taskmaster_claim_tasks`, which also books the claim's
+ * status counts and change announcement once per claim (see its migration, self_booked_claims).
  */
 export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
   if (options.workers.length === 0) return [];
@@ -153,16 +155,6 @@ export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAss
 export function claimAndAssignStatement(options: ClaimAndAssignOptions): SqlFragment {
   const exclude = options.excludeCommands ?? [];
   return sql`
-    WITH due AS (
-      SELECT id, row_number() OVER () AS n FROM taskmaster_due_tasks(${options.workers.length}::int, ${exclude}::text[])
-    ), slots AS (
-      SELECT worker_id, n FROM unnest(${options.workers}::bigint[]) WITH ORDINALITY AS s(worker_id, n)
-    )
-    UPDATE tasks t
-       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
-           worker_id = slots.worker_id, coordinator_id = ${options.coordinatorId}, progress = 0,
-           lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
-      FROM due JOIN slots ON slots.n = due.n
-     WHERE t.id = due.id
-    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms, t.worker_id, due.n`;
+    SELECT id, command, payload, attempt, timeout_ms, worker_id, n
+      FROM taskmaster_claim_tasks(${options.workers}::bigint[], ${options.coordinatorId}::text, ${options.leaseMs}::int, ${exclude}::text[])`;
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import pg from "pg";
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
-import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
+import { toQuery } from "../prisma/mod.ts";
+import { assignClaimedTasks, claimAndAssignDueTasks, claimAndAssignStatement, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 
 let db: TestDb;
 beforeAll(async () => void (db = await useTestDatabase()));
@@ -124,6 +125,82 @@ describe("claimAndAssignDueTasks()", () => {
     expect(ids).toHaveLength(200);
     const rows = await db.prisma.task.findMany({ select: { status: true, attempt: true } });
     expect(rows.every((r) => r.status === "PICKED" && r.attempt === 1)).toBe(true);
+  });
+});
+
+describe("claimAndAssignDueTasks(): the claim books its own counts and announcement", () => {
+  /** The status counts as the dashboard reads them, and the truth, counted row by row. */
+  async function counts(): Promise<{ booked: Record<string, number>; truth: Record<string, number> }> {
+    const booked = await db.sql.query<{ status: string; n: number }>`
+      SELECT status::text AS status, sum(n)::int AS n FROM task_status_counts GROUP BY status HAVING sum(n) <> 0`;
+    const truth = await db.sql.query<{ status: string; n: number }>`SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`;
+    const asRecord = (rows: { status: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    return { booked: asRecord(booked), truth: asRecord(truth) };
+  }
+
+  /** Listens on taskmaster_tasks while `action` runs; the notifications it caused. */
+  async function announced(action: () => Promise<unknown>): Promise<{ op: string; n: number; cancelled: number; rows: Record<string, unknown>[] | null }[]> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const got: { op: string; n: number; cancelled: number; rows: Record<string, unknown>[] | null }[] = [];
+    client.on("notification", (n) => got.push(JSON.parse(n.payload ?? "")));
+    try {
+      await client.query("LISTEN taskmaster_tasks");
+      await action();
+      await client.query("SELECT 1"); // a round trip: notifications committed before it have arrived
+      await new Promise((r) => setTimeout(r, 50));
+      return got;
+    } finally {
+      await client.end();
+    }
+  }
+
+  test("the status counts stay exact, through claims, concurrent claims and other updates", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.prisma.task.createMany({ data: Array.from({ length: 300 }, () => ({ command: "x", scheduledAt: past(1) })) });
+    await claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: Array(40).fill(1), leaseMs: 1000 });
+    expect(await counts()).toEqual({ booked: { SCHEDULED: 260, PICKED: 40 }, truth: { SCHEDULED: 260, PICKED: 40 } });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => claimAndAssignDueTasks(db.sql, { coordinatorId: `c${i}`, workers: Array(50).fill(2), leaseMs: 1000 })));
+    expect(await counts()).toEqual({ booked: { SCHEDULED: 10, PICKED: 290 }, truth: { SCHEDULED: 10, PICKED: 290 } });
+    // A claim that finds nothing books nothing; an update after a claim in the same transaction is
+    // counted by the trigger (the claim has switched its setting back off).
+    expect(await claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: [1], leaseMs: 1000, excludeCommands: ["x"] })).toEqual([]);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const claim = toQuery(claimAndAssignStatement({ coordinatorId: "c1", workers: [1, 1], leaseMs: 1000 }));
+      await client.query("BEGIN");
+      expect((await client.query(claim.text, claim.values)).rowCount).toBe(2);
+      await client.query("UPDATE tasks SET status = 'RUNNING' WHERE id IN (SELECT id FROM tasks WHERE status = 'PICKED' LIMIT 5)");
+      await client.query("COMMIT");
+    } finally {
+      await client.end();
+    }
+    expect(await counts()).toEqual({ booked: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 }, truth: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 } });
+  });
+
+  test("announces a claim of up to 25 tasks with its rows, as the trigger lists them, and a larger one by its count", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.prisma.task.createMany({ data: Array.from({ length: 34 }, (_, i) => ({ command: `cmd-${i}`, scheduledAt: past(100 - i) })) });
+    let small: Awaited<ReturnType<typeof claimAndAssignDueTasks>> = [];
+    const smallNotes = await announced(async () => (small = await claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: [4, 5, 6], leaseMs: 1000 })));
+    expect(smallNotes).toEqual([
+      {
+        op: "U",
+        n: 3,
+        cancelled: 0,
+        rows: small.map((t) => ({ id: t.id, status: "PICKED", attempt: 1, worker_id: t.workerId, command: t.command, progress: 0 })),
+      },
+    ]);
+    expect(small.map((t) => t.command)).toEqual(["cmd-0", "cmd-1", "cmd-2"]);
+    // The same change made by a plain UPDATE (the trigger's announcement) lists the same fields.
+    const plain = await announced(() => db.sql.execute`
+      UPDATE tasks SET status = 'PICKED', attempt = attempt + 1, worker_id = 9 WHERE command = 'cmd-3'`);
+    expect(Object.keys(plain[0]!.rows![0]!).sort()).toEqual(Object.keys(smallNotes[0]!.rows![0]!).sort());
+    const large = await announced(() => claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: Array(30).fill(7), leaseMs: 1000 }));
+    expect(large).toEqual([{ op: "U", n: 30, cancelled: 0, rows: null }]);
+    const none = await announced(() => claimAndAssignDueTasks(db.sql, { coordinatorId: "c1", workers: [7], leaseMs: 1000 }));
+    expect(none).toEqual([]);
   });
 });
 
