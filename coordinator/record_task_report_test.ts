@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { assignClaimedTasks, claimDueTasks } from "./claim_due_tasks.ts";
@@ -188,5 +189,30 @@ describe("requeueWorkerTasks() and sweepExpiredLeases()", () => {
     const swept = await sweepExpiredLeases(db.sql);
     expect(swept.map((s) => s.id)).toEqual([a.id]);
     expect((await db.prisma.task.findUniqueOrThrow({ where: { id: b.id } })).status).toBe("PICKED");
+  });
+
+  test("the sweep and a worker's tasks are read from the index of tasks in flight, never the whole table", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.sql.execute`
+      INSERT INTO tasks (id, command, scheduled_at, status, completed_at)
+      SELECT uuidv7(), 'done', now(), 'COMPLETED', now() FROM generate_series(1, 50000)`;
+    await db.sql.execute`
+      INSERT INTO tasks (id, command, scheduled_at, status, worker_id, picked_at, lease_expires_at)
+      SELECT uuidv7(), 'x', now(), 'RUNNING', 1 + g % 10, now(), now() + CASE WHEN g % 10 = 0 THEN -1 ELSE 1 END * interval '1 minute'
+        FROM generate_series(1, 2000) AS g`;
+    await db.sql.execute`ANALYZE tasks`;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const plan = async (statement: string) =>
+      (await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${statement}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+    const sweep = await plan(`SELECT id FROM tasks WHERE status IN ('PICKED', 'RUNNING') AND lease_expires_at < now()
+                               ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED`);
+    const byWorker = await plan(`SELECT id FROM tasks WHERE worker_id = 3 AND status IN ('PICKED', 'RUNNING')`);
+    await client.end();
+    for (const p of [sweep, byWorker]) {
+      expect(p).toMatch(/tasks_active_idx/);
+      expect(p).not.toMatch(/Seq Scan/);
+    }
+    expect(await sweepExpiredLeases(db.sql)).toHaveLength(200);
   });
 });

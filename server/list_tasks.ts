@@ -55,7 +55,7 @@ export function decodeTaskCursor(text: string): TaskCursor | null {
 /**
  * The list's three kinds of task, each listed from its own indexes (see the `tasks` model): finished
  * tasks and SCHEDULED ones from partial (created_at, id) indexes that a claim never writes to, tasks
- * in flight (at most the workers' capacity) from the lease and worker indexes.
+ * in flight (at most the workers' capacity) from the index of tasks in flight (`tasks_active_idx`).
  */
 const KINDS: readonly (readonly TaskStatusName[])[] = [TERMINAL_STATUSES, ["SCHEDULED"], ACTIVE_STATUSES];
 
