@@ -179,6 +179,36 @@ describe("claimAndAssignDueTasks(): the claim books its own counts and announcem
     expect(await counts()).toEqual({ booked: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 }, truth: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 } });
   });
 
+  test("finds the claimed rows by primary key, never by scanning the table, whatever the statistics say", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.sql.execute`ANALYZE tasks`; // the statistics of an empty table (a fresh install)
+    await db.sql.execute`
+      INSERT INTO tasks (id, command, scheduled_at) SELECT uuidv7(), 'burst', now() - interval '1 s' FROM generate_series(1, 5000)`;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const notices: string[] = [];
+      client.on("notice", (notice) => notices.push(notice.message ?? ""));
+      await client.query("LOAD 'auto_explain'");
+      await client.query("SET auto_explain.log_min_duration = 0");
+      await client.query("SET auto_explain.log_nested_statements = on");
+      await client.query("SET auto_explain.log_level = notice");
+      // Several claims: the function's plan is cached for the session after the first.
+      for (let i = 0; i < 8; i++) {
+        const claim = toQuery(claimAndAssignStatement({ coordinatorId: "c1", workers: Array(100).fill(1), leaseMs: 1000 }));
+        expect((await client.query(claim.text, claim.values)).rowCount).toBe(100);
+      }
+      const updates = notices.filter((n) => n.includes("UPDATE tasks t"));
+      expect(updates).toHaveLength(8);
+      for (const plan of updates) {
+        expect(plan).toMatch(/Index Scan using tasks_pkey/);
+        expect(plan).not.toMatch(/Seq Scan|Hash Join|Merge Join/);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
   test("announces a claim of up to 25 tasks with its rows, as the trigger lists them, and a larger one by its count", async () => {
     await db.sql.execute`TRUNCATE tasks CASCADE`;
     await db.prisma.task.createMany({ data: Array.from({ length: 34 }, (_, i) => ({ command: `cmd-${i}`, scheduledAt: past(100 - i) })) });
