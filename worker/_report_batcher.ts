@@ -15,6 +15,15 @@ export interface ReportError {
   details: string;
 }
 
+/**
+ * ReportBatch calls each lane may have on the wire at once. A call's answer waits for the
+ * coordinator's database commit, but the coordinator frees a task's slot (and claims the next
+ * task for it) as soon as its report arrives: with one call at a time, a report made just after a
+ * call left waited out that whole round trip before it could free its slot. With two, end to end
+ * with 3 workers, 7 alternated pairs: +4 to +40% tasks/s (median +13%), never less.
+ */
+export const BATCHES_IN_FLIGHT = 2;
+
 const codeOf: Record<string, grpc.status> = {
   STALE: grpc.status.FAILED_PRECONDITION,
   NOT_FOUND: grpc.status.NOT_FOUND,
@@ -29,9 +38,9 @@ interface Pending {
 }
 
 /**
- * Sends status reports in batches: a report waits only while a batch of its lane (STARTED, or
- * the rest) is on the wire (so an idle worker's report leaves at once), then everything that
- * gathered goes in the next ReportBatch call, up to `maxBatch`. Each report's promise settles with its own result: resolved when accepted,
+ * Sends status reports in batches: a report waits only while {@linkcode BATCHES_IN_FLIGHT} batches
+ * of its lane (STARTED, or the rest) are on the wire (so an idle worker's report leaves at once),
+ * then everything that gathered goes in the next ReportBatch call, up to `maxBatch`. Each report's promise settles with its own result: resolved when accepted,
  * rejected with a gRPC-shaped error ({@linkcode ReportError}) otherwise, so the caller's retry and
  * stale handling work as for a unary call. A coordinator without ReportBatch (UNIMPLEMENTED, e.g.
  * the seed's) switches the batcher to one UpdateTaskStatus call per report for good.
@@ -58,25 +67,25 @@ export function createReportBatcher(options: {
       else p.resolve(response ?? { success: true });
     });
 
-  // Two lanes, each with at most one call on the wire: STARTED reports (a handler is waiting for
-  // each answer) never queue behind the COMPLETE/FAILED/... reports of earlier tasks, whose
-  // answers wait on a database commit.
+  // Two lanes, each with at most BATCHES_IN_FLIGHT calls on the wire: STARTED reports (a handler is
+  // waiting for each answer) never queue behind the COMPLETE/FAILED/... reports of earlier tasks,
+  // whose answers wait on a database commit.
   const lane = () => {
     const queue: Pending[] = [];
-    let inFlight = false;
+    let inFlight = 0;
     const flush = () => {
-      if (inFlight || queue.length === 0) return;
+      if (inFlight >= BATCHES_IN_FLIGHT || queue.length === 0) return;
       if (!batchSupported) {
         for (const p of queue.splice(0)) unary(p);
         return;
       }
       const batch = queue.splice(0, maxBatch);
-      inFlight = true;
+      inFlight++;
       reportBatch(
         { worker_id: options.workerId, reports: batch.map((p) => p.request) },
         { deadline: Date.now() + options.callTimeoutMs },
         (error, response) => {
-          inFlight = false;
+          inFlight--;
           if (error?.code === grpc.status.UNIMPLEMENTED) {
             batchSupported = false;
             for (const p of batch) unary(p);
@@ -98,7 +107,7 @@ export function createReportBatcher(options: {
       push(p: Pending) {
         queue.push(p);
         // On the next tick, so reports made in the same turn (many finished tasks) share a call.
-        if (!inFlight) queueMicrotask(flush);
+        if (inFlight < BATCHES_IN_FLIGHT) queueMicrotask(flush);
       },
     };
   };

@@ -31,14 +31,23 @@ interface RecordingCoordinator {
   updatesOf(taskId: string): UpdateTaskStatusRequest__Output[];
   /** ReportBatch calls received (each may carry many reports). */
   batchCalls: number;
+  /** While true, ReportBatch answers wait (in `held`) until `release()`: a coordinator whose database commit is slow. */
+  holdAnswers: boolean;
+  release(): void;
   close(): void;
 }
 
 async function startRecordingCoordinator(batches = true): Promise<RecordingCoordinator> {
   const server = new grpc.Server();
+  const held: (() => void)[] = [];
   const coordinator: RecordingCoordinator = {
     target: "",
     batchCalls: 0,
+    holdAnswers: false,
+    release: () => {
+      coordinator.holdAnswers = false;
+      for (const answer of held.splice(0)) answer();
+    },
     heartbeats: [],
     updates: [],
     receivedAt: new WeakMap(),
@@ -77,14 +86,20 @@ async function startRecordingCoordinator(batches = true): Promise<RecordingCoord
         callback({ code: grpc.status.UNIMPLEMENTED, details: "a seed coordinator has no ReportBatch" });
         return;
       }
-      callback(null, answerBatch(call.request));
+      const response = answerBatch(call.request);
+      if (coordinator.holdAnswers) held.push(() => callback(null, response));
+      else callback(null, response);
     },
     ReportStream(call) {
       if (!batches) {
         call.emit("error", { code: grpc.status.UNIMPLEMENTED, details: "a seed coordinator has no ReportStream" });
         return;
       }
-      serveStreamedCalls(call, (message) => message.request ?? undefined, (request, callback) => callback(null, answerBatch(request)));
+      serveStreamedCalls(call, (message) => message.request ?? undefined, (request, callback) => {
+        const response = answerBatch(request);
+        if (coordinator.holdAnswers) held.push(() => callback(null, response));
+        else callback(null, response);
+      });
     },
     ReportProgress(call, callback) {
       coordinator.progress.push(call.request);
@@ -188,6 +203,25 @@ describe("startWorker()", () => {
     // Quick first attempts: no STARTED, their COMPLETE carries the start.
     expect(coordinator.updates).toHaveLength(40);
     expect(coordinator.batchCalls).toBeLessThan(40);
+  });
+
+  it("keeps two ReportBatch calls on the wire while the coordinator has not answered; the next report waits for one of them", async () => {
+    const { coordinator, worker } = await setup({ poolSize: 10 });
+    coordinator.holdAnswers = true;
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    // (Within 3 s: a held call's 5 s deadline would otherwise let the next report go after it.)
+    for (const id of [a, b]) {
+      await submit(worker, { task_id: id, data: "noop", attempt: 1, start_on_arrival: true });
+      await waitFor(() => coordinator.updatesOf(id).length === 1, `the report of ${id} arrives unanswered`, 3000);
+    }
+    expect(coordinator.batchCalls).toBe(2);
+    expect(coordinator.updatesOf(a)).toHaveLength(1); // not retried: its call is still open
+    await submit(worker, { task_id: c, data: "noop", attempt: 1, start_on_arrival: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(coordinator.updatesOf(c)).toEqual([]); // two calls on the wire: it waits
+    coordinator.release();
+    await waitFor(() => coordinator.updatesOf(c).length === 1, "the third report once an answer came");
+    expect(coordinator.batchCalls).toBe(3);
   });
 
   it("a quick first attempt sends no STARTED: its COMPLETE carries its start (unix ms); a longer one sends STARTED while it runs", async () => {
