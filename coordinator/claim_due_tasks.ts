@@ -28,44 +28,43 @@ interface ClaimRow {
   payload: string | null;
   attempt: number;
   timeout_ms: number | null;
+  worker_id: bigint | null;
+  n: bigint;
 }
 
 /**
  * Claims up to `limit` due tasks, highest priority then oldest `scheduled_at` first, with
- * `FOR UPDATE SKIP LOCKED` so several coordinators never claim the same task (the selection is the
- * database function `taskmaster_due_tasks`, whose plan is pinned to the claim index: see its
- * migration): each becomes PICKED,
- * its attempt number goes up by one (the fencing token its reports must carry) and its lease is set.
- * Raw SQL because Prisma cannot say SKIP LOCKED; times are PostgreSQL's.
+ * `FOR UPDATE SKIP LOCKED` so several coordinators never claim the same task: each becomes PICKED,
+ * its attempt number goes up by one (the fencing token its reports must carry) and its lease is set;
+ * none is bound to a worker yet ({@linkcode assignClaimedTasks} does that once placed). In claim
+ * order. The claim function of {@linkcode claimAndAssignDueTasks}, with no worker for any slot.
  */
 export async function claimDueTasks(db: SqlClient, options: ClaimOptions): Promise<ClaimedTask[]> {
   if (options.limit <= 0) return [];
-  const exclude = options.excludeCommands ?? [];
-  const rows = await db.query<ClaimRow>`
-    WITH due AS (
-      SELECT d.id, t.priority, t.scheduled_at FROM taskmaster_due_tasks(${options.limit}::int, ${exclude}::text[]) AS d(id)
-        JOIN tasks t ON t.id = d.id
-    )
-    UPDATE tasks t
-       SET status = 'PICKED', attempt = t.attempt + 1, picked_at = now(), started_at = NULL,
-           worker_id = NULL, coordinator_id = ${options.coordinatorId}, progress = 0,
-           lease_expires_at = now() + ${options.leaseMs} * interval '1 millisecond', updated_at = now()
-      FROM due
-     WHERE t.id = due.id
-    RETURNING t.id::text AS id, t.command, t.payload::text AS payload, t.attempt, t.timeout_ms,
-              due.priority, due.scheduled_at`;
-  return rows
-    .map((r) => ({
-      row: r as ClaimRow & { priority: number; scheduled_at: Date },
-    }))
-    .sort((a, b) => b.row.priority - a.row.priority || a.row.scheduled_at.getTime() - b.row.scheduled_at.getTime())
-    .map(({ row }) => ({
-      id: row.id,
-      command: row.command,
-      payloadJson: row.payload,
-      attempt: row.attempt,
-      timeoutMs: row.timeout_ms,
-    }));
+  const rows = await db.query<ClaimRow>(claimStatement(options.coordinatorId, Array<null>(options.limit).fill(null), options.leaseMs, options.excludeCommands));
+  return inClaimOrder(rows).map(toClaimedTask);
+}
+
+const inClaimOrder = (rows: ClaimRow[]) => rows.sort((a, b) => Number(a.n) - Number(b.n));
+const toClaimedTask = (row: ClaimRow): ClaimedTask => ({
+  id: row.id,
+  command: row.command,
+  payloadJson: row.payload,
+  attempt: row.attempt,
+  timeoutMs: row.timeout_ms,
+});
+
+/**
+ * The claim: the database function `taskmaster_claim_tasks` (see its migration,
+ * `self_booked_claims`), which takes up to `workers.length` due tasks (its selection,
+ * `taskmaster_due_tasks`, has its plan pinned to the claim index), binds the n-th to `workers[n]`
+ * (none for a null), and books the claim's status counts and change announcement once per claim.
+ * Raw SQL because Prisma cannot say SKIP LOCKED; times are PostgreSQL's.
+ */
+function claimStatement(coordinatorId: string, workers: (number | null)[], leaseMs: number, excludeCommands: string[] = []): SqlFragment {
+  return sql`
+    SELECT id, command, payload, attempt, timeout_ms, worker_id, n
+      FROM taskmaster_claim_tasks(${workers}::bigint[], ${coordinatorId}::text, ${leaseMs}::int, ${excludeCommands}::text[])`;
 }
 
 /** A claimed task bound to the worker that will run it. */
@@ -133,28 +132,14 @@ export interface ClaimAndAssignOptions {
  * row and one commit instead of two. In claim order. No `task_attempts` row is written: the task row
  * holds the open attempt (number, worker, coordinator, picked_at, started_at) until it ends, when its
  * row is written once (a claim that inserted it, and its FK check, cost a third of the claim).
- * The statement is the database function `taskmaster_claim_tasks`, which also books the claim's
- * status counts and change announcement once per claim (see its migration, self_booked_claims).
  */
 export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
   if (options.workers.length === 0) return [];
-  const rows = await db.query<ClaimRow & { worker_id: bigint; n: bigint }>(claimAndAssignStatement(options));
-  return rows
-    .sort((a, b) => Number(a.n) - Number(b.n))
-    .map((row) => ({
-      id: row.id,
-      command: row.command,
-      payloadJson: row.payload,
-      attempt: row.attempt,
-      timeoutMs: row.timeout_ms,
-      workerId: Number(row.worker_id),
-    }));
+  const rows = await db.query<ClaimRow>(claimAndAssignStatement(options));
+  return inClaimOrder(rows).map((row) => ({ ...toClaimedTask(row), workerId: Number(row.worker_id) }));
 }
 
 /** The statement {@linkcode claimAndAssignDueTasks} runs (the benchmark measures it as is). */
 export function claimAndAssignStatement(options: ClaimAndAssignOptions): SqlFragment {
-  const exclude = options.excludeCommands ?? [];
-  return sql`
-    SELECT id, command, payload, attempt, timeout_ms, worker_id, n
-      FROM taskmaster_claim_tasks(${options.workers}::bigint[], ${options.coordinatorId}::text, ${options.leaseMs}::int, ${exclude}::text[])`;
+  return claimStatement(options.coordinatorId, options.workers, options.leaseMs, options.excludeCommands);
 }

@@ -197,6 +197,9 @@ describe("claimAndAssignDueTasks(): the claim books its own counts and announcem
       await client.end();
     }
     expect(await counts()).toEqual({ booked: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 }, truth: { SCHEDULED: 8, PICKED: 287, RUNNING: 5 } });
+    // The claim that binds no worker yet (placed afterwards) is the same function.
+    expect(await claimDueTasks(db.sql, { coordinatorId: "c1", limit: 3, leaseMs: 1000 })).toHaveLength(3);
+    expect(await counts()).toEqual({ booked: { SCHEDULED: 5, PICKED: 290, RUNNING: 5 }, truth: { SCHEDULED: 5, PICKED: 290, RUNNING: 5 } });
   });
 
   test("finds the claimed rows by primary key, never by scanning the table, whatever the statistics say", async () => {
