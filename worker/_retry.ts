@@ -29,7 +29,12 @@ export interface RetryControl extends RetryOptions {
  * then throws the last error. Waits between tries with "full jitter": a random delay up to
  * `min(maxDelayMs, initialDelayMs * 2^(try-1))`.
  */
-export async function retryWithJitter<T>(call: (tryNumber: number) => Promise<T>, control: RetryControl): Promise<T> {
+export async function retryWithJitter<T>(
+  call: (tryNumber: number) => Promise<T>,
+  control: RetryControl,
+  /** The first try was already made (at `startedAt`, by `now`) and failed with `error`: go on from there. */
+  firstTry?: { error: unknown; startedAt: number },
+): Promise<T> {
   const initial = control.initialDelayMs ?? 100;
   const cap = control.maxDelayMs ?? 5000;
   const budget = control.maxElapsedMs ?? 120_000;
@@ -40,9 +45,10 @@ export async function retryWithJitter<T>(call: (tryNumber: number) => Promise<T>
   }
   const random = control.random ?? Math.random;
   const now = control.now ?? (() => performance.now());
-  const started = now();
+  const started = firstTry?.startedAt ?? now();
   for (let tryNumber = 1; ; tryNumber++) {
     try {
+      if (firstTry && tryNumber === 1) throw firstTry.error;
       return await call(tryNumber);
     } catch (error) {
       if (!control.shouldRetry(error) || control.signal?.aborted) throw error;

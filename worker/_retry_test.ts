@@ -62,6 +62,28 @@ describe("retryWithJitter()", () => {
     await expect(run).rejects.toThrow("down");
   });
 
+  it("goes on from a first try the caller made: waits first, its budget counted from that try", async () => {
+    let clock = 5000;
+    const seen: string[] = [];
+    const result = await retryWithJitter(
+      async (tryNumber) => {
+        seen.push(`call ${tryNumber}`);
+        if (tryNumber < 3) throw new Error(`try ${tryNumber}`);
+        return "ok";
+      },
+      { shouldRetry: () => true, initialDelayMs: 1, maxDelayMs: 2, onRetry: (e, n) => seen.push(`wait after ${n}: ${(e as Error).message}`), now: () => clock },
+      { error: new Error("try 1"), startedAt: 5000 },
+    );
+    expect(result).toBe("ok");
+    expect(seen).toEqual(["wait after 1: try 1", "call 2", "wait after 2: try 2", "call 3"]);
+
+    clock = 9000; // the first try was made at 5000: a 3000 ms budget is spent before any wait
+    const late = retryWithJitter(async () => "never", { shouldRetry: () => true, maxElapsedMs: 3000, now: () => clock }, { error: new Error("first"), startedAt: 5000 });
+    await expect(late).rejects.toThrow("first");
+    const fatal = retryWithJitter(async () => "never", { shouldRetry: () => false }, { error: new Error("not retryable"), startedAt: 0 });
+    await expect(fatal).rejects.toThrow("not retryable");
+  });
+
   it("refuses options that make no sense", async () => {
     await expect(retryWithJitter(async () => 1, { shouldRetry: () => true, initialDelayMs: 0 })).rejects.toThrow(RangeError);
   });

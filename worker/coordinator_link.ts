@@ -265,14 +265,23 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
     if (closing.signal.aborted) return "cancelled";
     // (Made only for a line that is written: every finished task passes here.)
     const fields = () => ({ task_id: ref.taskId, attempt: ref.attempt, status: String(request.status) });
+    // The first try goes without the retry machinery (most reports are accepted at once: this runs
+    // for every finished task); a retryable failure goes on in retryWithJitter, as its first try.
+    const startedAt = performance.now();
+    const retry = (error: unknown) =>
+      retryWithJitter(
+        () => batcher.send(request),
+        {
+          ...options.retry,
+          signal: closing.signal,
+          shouldRetry: (e) => classifyCallError(e) === "retry",
+          onRetry: (e, tryNumber, delayMs) =>
+            log.warn("report failed, retrying", { ...fields(), error: describeCallError(e), try: tryNumber, delay_ms: delayMs }),
+        },
+        { error, startedAt },
+      );
     try {
-      const response = await retryWithJitter(() => batcher.send(request), {
-        ...options.retry,
-        signal: closing.signal,
-        shouldRetry: (error) => classifyCallError(error) === "retry",
-        onRetry: (error, tryNumber, delayMs) =>
-          log.warn("report failed, retrying", { ...fields(), error: describeCallError(error), try: tryNumber, delay_ms: delayMs }),
-      });
+      const response = await batcher.send(request).catch(retry);
       if (response.success === false) {
         log.warn("report not accepted (success false): dropped", fields());
         return "rejected";

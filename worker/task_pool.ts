@@ -126,6 +126,9 @@ interface Entry {
   gated: boolean;
 }
 
+/** How a handler's run ended. */
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 type Outcome =
   | { kind: "complete"; resultJson: string }
   | { kind: "failed"; error: string; notRetryable: boolean }
@@ -189,12 +192,17 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
   }, TICK_MS).unref();
   const stalledLately = () => performance.now() - lastTick > STALL_MS;
 
+  // The same keys in arrival order, a ring: the oldest is dropped by index (a Set's first entry is
+  // found by walking past the holes its deletions left, which showed in profiles).
+  const recentOrder: string[] = new Array<string>(RECENT_LIMIT);
+  let recentNext = 0;
   function remember(key: string) {
+    if (recent.has(key)) return;
+    const oldest = recentOrder[recentNext];
+    if (oldest !== undefined) recent.delete(oldest);
+    recentOrder[recentNext] = key;
+    recentNext = (recentNext + 1) % RECENT_LIMIT;
     recent.add(key);
-    if (recent.size > RECENT_LIMIT) {
-      const oldest = recent.values().next().value;
-      if (oldest !== undefined) recent.delete(oldest);
-    }
   }
 
   function pump() {
@@ -202,10 +210,11 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       const entry = queue.shift()!;
       entry.running = true;
       running++;
-      void runAttempt(entry).catch((error: unknown) => {
+      runAttempt(entry).then(entry.finish, (error: unknown) => {
         // runAttempt handles handler errors itself; this is a bug in the pool, logged rather than crashing.
         poolLog.error("task pool error", { task_id: entry.task.taskId, attempt: entry.task.attempt, error: String(error) });
-      }).finally(entry.finish);
+        entry.finish();
+      });
     }
   }
 
@@ -349,17 +358,20 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
 
     const timeout = setTimeout(() => controller.abort(timeoutReason(timeoutMs)), timeoutMs);
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const abandoned = new Promise<"abandoned">((resolve) => {
-      const startGrace = () => {
+    // Settles with the handler's outcome, or "abandoned" once the grace after an abort ran out. (One
+    // promise, not a race of two: this runs for every task.)
+    const settled = await new Promise<Settled | "abandoned">((resolve) => {
+      let result: unknown;
+      try {
+        result = handler.run(ctx);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      Promise.resolve(result).then((value) => resolve({ ok: true, value }), (error: unknown) => resolve({ ok: false, error }));
+      controller.onAbort(() => {
         graceTimer = setTimeout(() => resolve("abandoned"), graceMs);
-      };
-      controller.onAbort(startGrace);
+      });
     });
-    const run = (async () => handler.run(ctx))().then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-    const settled = await Promise.race([run, abandoned]);
     clearTimeout(timeout);
     clearTimeout(graceTimer);
 

@@ -131,6 +131,16 @@ describe("createTaskPool()", () => {
     expect(runs).toBe(2);
   });
 
+  it("remembers the last 2,048 finished attempts: an older one is forgotten, oldest first", async () => {
+    const { pool: p } = pool(defineHandler("test", () => undefined), { size: 100, maxQueued: 5000 });
+    for (let i = 0; i <= 2048; i++) expect(p.submit(task(`t${i}`))).toBe("accepted");
+    await p.drain(10_000);
+    // (the pool is draining now: a forgotten attempt is refused as "draining", a remembered one is a duplicate)
+    expect(p.submit(task("t0"))).toBe("draining");
+    expect(p.submit(task("t1"))).toBe("duplicate");
+    expect(p.submit(task("t2048"))).toBe("duplicate");
+  });
+
   it("runs a seed dispatch (attempt 0) again once the first run finished", async () => {
     let runs = 0;
     const { pool: p, reporter } = pool(defineHandler("test", () => void runs++));
