@@ -73,6 +73,25 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
+/** An array element written bare in an array literal: letters, digits, `_` and `-` (ids, UUIDs), never the word NULL. */
+const BARE_ELEMENT = /^[0-9A-Za-z_-]+$/;
+
+/**
+ * `value` as pg would send it, made cheaper for the arrays of the hot statements (task ids, attempts,
+ * worker ids, times in ms): an array of numbers, bigints, nulls and bare words (UUIDs) becomes its
+ * literal `{a,b,NULL}` in one join, instead of pg quoting and escaping each element with two regular
+ * expressions (3% of the coordinator's CPU). PostgreSQL reads both the same. Anything else is left to pg.
+ */
+export function plainArrayLiteral(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  for (const element of value) {
+    if (element === null || typeof element === "bigint") continue;
+    if (typeof element === "number" ? Number.isFinite(element) : typeof element === "string" && BARE_ELEMENT.test(element) && element.toUpperCase() !== "NULL") continue;
+    return value;
+  }
+  return `{${value.map((element) => (element === null ? "NULL" : String(element))).join(",")}}`;
+}
+
 /**
  * A {@linkcode SqlClient} on `databaseUrl`: a bounded pool that gives up on a dead server after 5 s
  * instead of hanging (statements then fail, and their callers retry).
@@ -102,7 +121,7 @@ export function createSqlClient(databaseUrl: string, options: SqlClientOptions =
   };
   const run = (strings: TemplateStringsArray | SqlFragment, values: unknown[]) => {
     const query = toQuery(isFragment(strings) ? strings : { strings: [...strings], values });
-    return pool.query({ name: nameOf(query.text), text: query.text, values: query.values });
+    return pool.query({ name: nameOf(query.text), text: query.text, values: query.values.map(plainArrayLiteral) });
   };
   return {
     query: async <Row>(strings: TemplateStringsArray | SqlFragment, ...values: unknown[]) => (await run(strings, values)).rows as Row[],
