@@ -308,6 +308,27 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   }
 
   const base = (ref: AttemptRef) => ({ task_id: ref.taskId, attempt: ref.attempt, worker_id: options.workerId });
+  /**
+   * A status report, every field in one order whichever the status (one object shape for the encoder,
+   * which then reads every report the same way); a field left undefined is not sent.
+   */
+  const statusReport = (
+    ref: AttemptRef,
+    status: "STARTED" | "COMPLETE" | "FAILED",
+    fields: { started_at?: number; completed_at?: number; failed_at?: number; result_json?: string; error?: string; not_retryable?: boolean; started_at_ms?: number },
+  ): UpdateTaskStatusRequest => ({
+    task_id: ref.taskId,
+    status,
+    started_at: fields.started_at,
+    completed_at: fields.completed_at,
+    failed_at: fields.failed_at,
+    attempt: ref.attempt,
+    worker_id: options.workerId,
+    result_json: fields.result_json,
+    error: fields.error,
+    not_retryable: fields.not_retryable,
+    started_at_ms: fields.started_at_ms,
+  });
 
   return {
     async startHeartbeats() {
@@ -326,12 +347,11 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
       heartbeating = false;
       clearTimeout(timer);
     },
-    started: (ref, startedAt, startedAtMs) =>
-      report(ref, { ...base(ref), status: "STARTED", started_at: startedAt, started_at_ms: startedAtMs ?? 0 }),
+    started: (ref, startedAt, startedAtMs) => report(ref, statusReport(ref, "STARTED", { started_at: startedAt, started_at_ms: startedAtMs ?? 0 })),
     completed: (ref, resultJson, completedAt, startedAtMs) =>
-      report(ref, { ...base(ref), status: "COMPLETE", completed_at: completedAt, result_json: resultJson, started_at_ms: startedAtMs ?? 0 }),
+      report(ref, statusReport(ref, "COMPLETE", { completed_at: completedAt, result_json: resultJson, started_at_ms: startedAtMs ?? 0 })),
     failed: (ref, error, notRetryable, failedAt, startedAtMs) =>
-      report(ref, { ...base(ref), status: "FAILED", failed_at: failedAt, error, not_retryable: notRetryable, started_at_ms: startedAtMs ?? 0 }),
+      report(ref, statusReport(ref, "FAILED", { failed_at: failedAt, error, not_retryable: notRetryable, started_at_ms: startedAtMs ?? 0 })),
     async progress(ref, percent) {
       if (closing.signal.aborted) return "cancelled";
       if (!progressSupported) return "rejected";
