@@ -136,7 +136,15 @@ export interface ClaimAndAssignOptions {
 export async function claimAndAssignDueTasks(db: SqlClient, options: ClaimAndAssignOptions): Promise<AssignedTask[]> {
   if (options.workers.length === 0) return [];
   const rows = await db.query<ClaimRow>(claimAndAssignStatement(options));
-  return inClaimOrder(rows).map((row) => ({ ...toClaimedTask(row), workerId: Number(row.worker_id) }));
+  // (A literal, not a spread of toClaimedTask's object: a spread per task cost the coordinator 1%.)
+  return inClaimOrder(rows).map((row) => ({
+    id: row.id,
+    command: row.command,
+    payloadJson: row.payload,
+    attempt: row.attempt,
+    timeoutMs: row.timeout_ms,
+    workerId: Number(row.worker_id),
+  }));
 }
 
 /** The statement {@linkcode claimAndAssignDueTasks} runs (the benchmark measures it as is). */

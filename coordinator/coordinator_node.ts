@@ -763,18 +763,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     });
     // The start time: when its STARTED arrived here, else the one its COMPLETE/FAILED carries (a
     // quick first attempt sends no STARTED), else the database's now.
-    const ref = (r: StatusReport) => ({
-      taskId: r.task_id,
-      attempt: r.attempt,
-      workerId: r.worker_id,
-      startedAt: takePendingStart(r) ?? (r.started_at_ms > 0 ? new Date(r.started_at_ms) : undefined),
-    });
+    const startedAtOf = (r: StatusReport) => takePendingStart(r) ?? (r.started_at_ms > 0 ? new Date(r.started_at_ms) : undefined);
+    const ref = (r: StatusReport) => ({ taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id, startedAt: startedAtOf(r) });
     const results = new Map<number, ReportResult>();
     const startedResults = await markTasksStarted(db, started.map((i) => ref(reports[i]!)), leaseMs);
     started.forEach((i, k) => results.set(i, startedResults[k]!));
     const completedResults = await completeTasks(
       db,
-      completed.map((i) => ({ ...ref(reports[i]!), resultJson: reports[i]!.result_json || null })),
+      completed.map((i) => {
+        const r = reports[i]!;
+        return { taskId: r.task_id, attempt: r.attempt, workerId: r.worker_id, startedAt: startedAtOf(r), resultJson: r.result_json || null };
+      }),
     );
     completed.forEach((i, k) => results.set(i, completedResults[k]!));
     for (const i of failed) {

@@ -46,12 +46,11 @@ function toResult(rows: CurrentRow[], report: TaskReport, alreadyDone: (row: Cur
   const row = rows[0];
   if (!row) return { outcome: "not_found", attempt: report.attempt, workerId: null };
   const workerId = row.worker_id === null ? null : Number(row.worker_id);
-  const base = { attempt: row.attempt, workerId };
-  if (row.changed) return { outcome: "applied", ...base, status: row.new_status ?? row.status };
+  if (row.changed) return { outcome: "applied", attempt: row.attempt, workerId, status: row.new_status ?? row.status };
   const sameAttempt = report.attempt === 0 || report.attempt === row.attempt;
   const sameWorker = report.workerId === 0 || workerId === null || report.workerId === workerId;
-  if (sameAttempt && sameWorker && alreadyDone(row)) return { outcome: "duplicate", ...base, status: row.status };
-  return { outcome: "stale", ...base, status: row.status };
+  const outcome = sameAttempt && sameWorker && alreadyDone(row) ? "duplicate" : "stale";
+  return { outcome, attempt: row.attempt, workerId, status: row.status };
 }
 
 interface BatchRow extends CurrentRow {
