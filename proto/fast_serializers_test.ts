@@ -34,6 +34,12 @@ const cases: { service: "WorkerService" | "CoordinatorService"; method: string; 
   { service: "WorkerService", method: "SubmitTaskStream", side: "request", value: { call_id: 1, batch: { tasks: [{ task_id: "t1", data: "noop", attempt: 1, payload_json: '{"n":1}', timeout_ms: 30_000, start_on_arrival: true }, { task_id: "t2", data: "sleep", attempt: 2, payload_json: "", timeout_ms: 0, start_on_arrival: false }] } } },
   { service: "WorkerService", method: "SubmitTaskStream", side: "response", value: { call_id: 1, code: 3, details: "bad", response: { results: [{ task_id: "t1", success: true, message: "accepted" }] } } },
   { service: "WorkerService", method: "SubmitTask", side: "request", value: { task_id: "t1", data: "noop" } },
+  // Negative and large 64-bit times, zeros written explicitly, long and non-ASCII strings, empty lists and messages.
+  { service: "CoordinatorService", method: "UpdateTaskStatus", side: "request", value: { ...report, started_at: -1, completed_at: -9_007_199_254_740_991, failed_at: 2 ** 53 - 1, started_at_ms: 0, error: "x".repeat(300) + "✓ ünï 😀", attempt: 0 } },
+  { service: "WorkerService", method: "SubmitTaskStream", side: "request", value: { call_id: 0, batch: { tasks: [] } } },
+  { service: "WorkerService", method: "SubmitTaskStream", side: "request", value: { call_id: 4_294_967_295, batch: {} } },
+  { service: "WorkerService", method: "SubmitTaskStream", side: "request", value: { call_id: 2, batch: { tasks: [{ task_id: "t", data: "echo", payload_json: JSON.stringify({ text: "é".repeat(5000) }), attempt: 1 }] } } },
+  { service: "CoordinatorService", method: "SendHeartbeat", side: "request", value: { workerId: 1, handlers: [], holding: ["a", "", "ü"] } },
 ];
 
 describe("fast serializers", () => {
