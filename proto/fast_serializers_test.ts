@@ -43,7 +43,7 @@ const cases: { service: "WorkerService" | "CoordinatorService"; method: string; 
 ];
 
 describe("fast serializers", () => {
-  test.each(cases)("$service.$method $side: proto-loader's bytes, read back the same", ({ service, method, side, value }) => {
+  test.each(cases)("$service $method $side: proto-loader's bytes, read back the same", ({ service, method, side, value }) => {
     const ours = methodOf(service, method);
     const theirs = originalOf(service, method);
     const serialize = side === "request" ? ours.requestSerialize : ours.responseSerialize;
