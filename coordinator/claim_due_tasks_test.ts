@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import pg from "pg";
-import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
+import { statusCounts, taskAnnouncements, type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { toQuery } from "../prisma/mod.ts";
 import { assignClaimedTasks, claimAndAssignDueTasks, claimAndAssignStatement, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 
@@ -149,31 +149,8 @@ describe("claimAndAssignDueTasks()", () => {
 });
 
 describe("claimAndAssignDueTasks(): the claim books its own counts and announcement", () => {
-  /** The status counts as the dashboard reads them, and the truth, counted row by row. */
-  async function counts(): Promise<{ booked: Record<string, number>; truth: Record<string, number> }> {
-    const booked = await db.sql.query<{ status: string; n: number }>`
-      SELECT status::text AS status, sum(n)::int AS n FROM task_status_counts GROUP BY status HAVING sum(n) <> 0`;
-    const truth = await db.sql.query<{ status: string; n: number }>`SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`;
-    const asRecord = (rows: { status: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    return { booked: asRecord(booked), truth: asRecord(truth) };
-  }
-
-  /** Listens on taskmaster_tasks while `action` runs; the notifications it caused. */
-  async function announced(action: () => Promise<unknown>): Promise<{ op: string; n: number; cancelled: number; rows: Record<string, unknown>[] | null }[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const got: { op: string; n: number; cancelled: number; rows: Record<string, unknown>[] | null }[] = [];
-    client.on("notification", (n) => got.push(JSON.parse(n.payload ?? "")));
-    try {
-      await client.query("LISTEN taskmaster_tasks");
-      await action();
-      await client.query("SELECT 1"); // a round trip: notifications committed before it have arrived
-      await new Promise((r) => setTimeout(r, 50));
-      return got;
-    } finally {
-      await client.end();
-    }
-  }
+  const counts = () => statusCounts(db.sql);
+  const announced = (action: () => Promise<unknown>) => taskAnnouncements(db.url, action);
 
   test("the status counts stay exact, through claims, concurrent claims and other updates", async () => {
     await db.sql.execute`TRUNCATE tasks CASCADE`;

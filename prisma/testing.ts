@@ -4,6 +4,7 @@
  *
  * @module
  */
+import pg from "pg";
 import { inject } from "vitest";
 import { createPrismaClient } from "./client.ts";
 import type { PrismaClient } from "./_generated/client.ts";
@@ -44,4 +45,38 @@ export async function useTestDatabase(): Promise<TestDb> {
       await db.drop();
     },
   };
+}
+
+/** The task status counts as the dashboard reads them (`task_status_counts`), and the truth, counted row by row. */
+export async function statusCounts(sql: SqlClient): Promise<{ booked: Record<string, number>; truth: Record<string, number> }> {
+  const booked = await sql.query<{ status: string; n: number }>`
+    SELECT status::text AS status, sum(n)::int AS n FROM task_status_counts GROUP BY status HAVING sum(n) <> 0`;
+  const truth = await sql.query<{ status: string; n: number }>`SELECT status::text AS status, count(*)::int AS n FROM tasks GROUP BY status`;
+  const asRecord = (rows: { status: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  return { booked: asRecord(booked), truth: asRecord(truth) };
+}
+
+/** A `taskmaster_tasks` change announcement, parsed. */
+export interface TaskAnnouncement {
+  op: string;
+  n: number;
+  cancelled: number;
+  rows: Record<string, unknown>[] | null;
+}
+
+/** Listens on `taskmaster_tasks` (on the database at `url`) while `action` runs; the announcements it caused. */
+export async function taskAnnouncements(url: string, action: () => Promise<unknown>): Promise<TaskAnnouncement[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const got: TaskAnnouncement[] = [];
+  client.on("notification", (n) => got.push(JSON.parse(n.payload ?? "") as TaskAnnouncement));
+  try {
+    await client.query("LISTEN taskmaster_tasks");
+    await action();
+    await client.query("SELECT 1"); // a round trip: notifications committed before it have arrived
+    await new Promise((r) => setTimeout(r, 50));
+    return got;
+  } finally {
+    await client.end();
+  }
 }
