@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import pg from "pg";
-import { statusCounts, taskAnnouncements, type TestDb, useTestDatabase } from "../prisma/testing.ts";
+import { statusCounts, taskAnnouncements, type TestDb, useTestDatabase, withPlans } from "../prisma/testing.ts";
 import { toQuery } from "../prisma/mod.ts";
 import { assignClaimedTasks, claimAndAssignDueTasks, claimAndAssignStatement, claimDueTasks, releaseClaimedTasks } from "./claim_due_tasks.ts";
 
@@ -15,22 +15,6 @@ const past = (s: number) => new Date(Date.now() - s * 1000);
  * Runs `body` on a connection of its own whose every statement's plan, nested ones included (those
  * inside the database functions), comes back as a NOTICE (auto_explain) into `notices`.
  */
-async function withPlans(body: (client: pg.Client, notices: string[]) => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    const notices: string[] = [];
-    client.on("notice", (notice) => notices.push(notice.message ?? ""));
-    await client.query("LOAD 'auto_explain'");
-    await client.query("SET auto_explain.log_min_duration = 0");
-    await client.query("SET auto_explain.log_nested_statements = on");
-    await client.query("SET auto_explain.log_level = notice");
-    await body(client, notices);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Three due tasks (claim order: new-high, old-low, mid-low) and one an hour ahead. */
 async function createMixedTasks(): Promise<void> {
   await db.prisma.task.createMany({
@@ -184,7 +168,7 @@ describe("claimAndAssignDueTasks(): the claim books its own counts and announcem
     await db.sql.execute`ANALYZE tasks`; // the statistics of an empty table (a fresh install)
     await db.sql.execute`
       INSERT INTO tasks (id, command, scheduled_at) SELECT uuidv7(), 'burst', now() - interval '1 s' FROM generate_series(1, 5000)`;
-    await withPlans(async (client, notices) => {
+    await withPlans(db.url, async (client, notices) => {
       // Several claims: the function's plan is cached for the session after the first.
       for (let i = 0; i < 8; i++) {
         const claim = toQuery(claimAndAssignStatement({ coordinatorId: "c1", workers: Array(100).fill(1), leaseMs: 1000 }));
@@ -231,7 +215,7 @@ describe("taskmaster_due_tasks() (the selection every claim starts with)", () =>
     await db.sql.execute`
       INSERT INTO tasks (id, command, scheduled_at, priority)
       SELECT gen_random_uuid(), 'burst', now() - g * interval '1 ms', g % 3 FROM generate_series(1, 5000) AS g`;
-    await withPlans(async (client, notices) => {
+    await withPlans(db.url, async (client, notices) => {
       await client.query("BEGIN");
       const { rows } = await client.query<{ id: string }>("SELECT id FROM taskmaster_due_tasks(50, '{}')");
       await client.query("ROLLBACK");

@@ -124,35 +124,12 @@ export async function completeTasks(
   if (reports.length === 0) return [];
   const { ids, attempts, workers, startedMs } = arrays(reports);
   const results = reports.map((r) => r.resultJson);
+  // The statement lives in the database function `taskmaster_complete_tasks` (migration
+  // `pinned_completion_plan`), whose plans find each task by primary key: as a prepared statement,
+  // its plan cache could keep a sequential scan chosen while the table was small.
   const rows = await db.query<BatchRow>`
-    WITH r AS (
-      SELECT id, attempt, worker_id, result, to_timestamp(started_ms / 1000.0) AS started_at, ord
-        FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[], ${startedMs}::float8[])
-               WITH ORDINALITY AS r(id, attempt, worker_id, result, started_ms, ord)
-    ), cur AS (
-      SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
-       WHERE t.id = ANY(${ids}::uuid[]) ORDER BY t.id FOR UPDATE
-    ), upd AS (
-      UPDATE tasks t SET status = 'COMPLETED', completed_at = now(),
-             started_at = coalesce(t.started_at, CASE WHEN r.started_at IS NULL THEN now() ELSE least(greatest(r.started_at, t.picked_at), now()) END),
-             result = r.result::jsonb, progress = 100, lease_expires_at = NULL, updated_at = now()
-        FROM r JOIN cur ON cur.id = r.id
-       WHERE t.id = r.id AND cur.status IN ('PICKED', 'RUNNING')
-         AND (r.attempt = 0 OR cur.attempt = r.attempt)
-         AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt, t.worker_id, t.coordinator_id, t.picked_at, t.started_at
-    ), ended AS (
-      SELECT id AS task_id, attempt, worker_id, coordinator_id, picked_at, started_at, 'COMPLETED' AS outcome, NULL::text AS error FROM upd
-    ), written AS (${WRITE_ENDED_ATTEMPTS}
-    ), w AS (
-      UPDATE workers SET tasks_completed = tasks_completed + c.n
-        FROM (SELECT worker_id, count(*) AS n FROM upd WHERE worker_id IS NOT NULL GROUP BY worker_id) c
-       WHERE workers.id = c.worker_id
-    )
-    SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, 'COMPLETED' AS new_status
-      FROM r LEFT JOIN cur ON cur.id = r.id
-      LEFT JOIN upd ON upd.id = r.id AND (r.attempt = 0 OR upd.attempt = r.attempt)
-                   AND (r.worker_id = 0 OR upd.worker_id IS NULL OR upd.worker_id = r.worker_id)`;
+    SELECT ord, attempt, status, worker_id, changed, 'COMPLETED' AS new_status
+      FROM taskmaster_complete_tasks(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${results}::text[], ${startedMs}::float8[])`;
   return toResults(rows, reports, (row) => row.status === "COMPLETED");
 }
 

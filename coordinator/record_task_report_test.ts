@@ -1,8 +1,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
-import { assignClaimedTasks, claimDueTasks } from "./claim_due_tasks.ts";
-import { completeTask, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
+import { toQuery } from "../prisma/mod.ts";
+import { type TestDb, useTestDatabase, withPlans } from "../prisma/testing.ts";
+import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks } from "./claim_due_tasks.ts";
+import { completeTask, completeTasks, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
 import { requeueWorkerTasks, sweepExpiredLeases, UNSTARTED_LOSS_CAP } from "./requeue_lost_tasks.ts";
 
 let db: TestDb;
@@ -22,6 +23,39 @@ async function dispatched(workerId: number, maxAttempts = 3): Promise<{ id: stri
   await assignClaimedTasks(db.sql, "c", [{ taskId: task.id, attempt, workerId }]);
   return { id: task.id, attempt };
 }
+
+describe("completeTasks()", () => {
+  test("finds each task by primary key, never by scanning the table, whatever the planner's estimates", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.sql.execute`INSERT INTO tasks (id, command, scheduled_at) SELECT uuidv7(), 'noop', now() - interval '1 s' FROM generate_series(1, 3000)`;
+    const tasks = await claimAndAssignDueTasks(db.sql, { coordinatorId: "c", workers: Array(100).fill(7), leaseMs: 60_000 });
+    for (let i = 0; i < 28; i++) tasks.push(...(await claimAndAssignDueTasks(db.sql, { coordinatorId: "c", workers: Array(100).fill(7), leaseMs: 60_000 })));
+    expect(tasks).toHaveLength(2900);
+    // What the coordinator sends, on one connection (plans are cached per session): 10 batches of 50.
+    let captured: { text: string; values: unknown[] } | undefined;
+    const capture = { query: async (strings: TemplateStringsArray, ...values: unknown[]) => ((captured = toQuery({ strings: [...strings], values })), []) };
+    await withPlans(db.url, async (client, notices) => {
+      // Costs under which a sequential scan looks cheaper than index probes, as it does to the
+      // planner on a young table (after a TRUNCATE, a few thousand rows): a plan cached then would
+      // read the whole table for every batch as the table grew.
+      await client.query("SET random_page_cost = 1000");
+      await client.query("SET cpu_operator_cost = 0");
+      for (let batch = 0; batch < 10; batch++) {
+        const reports = tasks.slice(batch * 50, batch * 50 + 50).map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null, startedAt: undefined }));
+        await completeTasks(capture as never, reports);
+        const { rows } = await client.query(captured!.text, captured!.values);
+        expect(rows.filter((r: { changed: boolean }) => r.changed)).toHaveLength(50);
+      }
+      const plans = notices.filter((n) => n.includes("UPDATE tasks t"));
+      expect(plans).toHaveLength(10);
+      for (const plan of plans) {
+        expect(plan).toMatch(/Index Scan using tasks_pkey/);
+        expect(plan).not.toMatch(/Seq Scan on tasks/);
+      }
+    });
+    expect(await db.prisma.task.count({ where: { status: "COMPLETED" } })).toBe(500);
+  });
+});
 
 describe("reports of an attempt whose STARTED the coordinator accepted without writing it", () => {
   test("completeTask() records the start time it is given (kept between picked_at and now)", async () => {

@@ -80,3 +80,23 @@ export async function taskAnnouncements(url: string, action: () => Promise<unkno
     await client.end();
   }
 }
+
+/**
+ * Runs `body` with a connection to `url` on which auto_explain reports the plan of every statement,
+ * nested ones included (statements inside functions), as a notice collected in `notices`.
+ */
+export async function withPlans(url: string, body: (client: pg.Client, notices: string[]) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const notices: string[] = [];
+    client.on("notice", (notice) => notices.push(notice.message ?? ""));
+    await client.query("LOAD 'auto_explain'");
+    await client.query("SET auto_explain.log_min_duration = 0");
+    await client.query("SET auto_explain.log_nested_statements = on");
+    await client.query("SET auto_explain.log_level = notice");
+    await body(client, notices);
+  } finally {
+    await client.end();
+  }
+}
