@@ -83,27 +83,11 @@ function toResults(rows: BatchRow[], reports: TaskReport[], alreadyDone: (row: C
 export async function markTasksStarted(db: SqlClient, reports: TaskReport[], leaseMs: number): Promise<ReportResult[]> {
   if (reports.length === 0) return [];
   const { ids, attempts, workers, startedMs } = arrays(reports);
+  // The statement lives in the database function `taskmaster_start_tasks` (migration
+  // `pinned_start_plan`), whose plans find each task by primary key (see completeTasks).
   const rows = await db.query<BatchRow>`
-    WITH r AS (
-      SELECT id, attempt, worker_id, to_timestamp(started_ms / 1000.0) AS started_at, ord
-        FROM unnest(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${startedMs}::float8[])
-               WITH ORDINALITY AS r(id, attempt, worker_id, started_ms, ord)
-    ), cur AS (
-      SELECT t.id, t.attempt, t.status::text AS status, t.worker_id FROM tasks t
-       WHERE t.id = ANY(${ids}::uuid[]) ORDER BY t.id FOR UPDATE
-    ), upd AS (
-      UPDATE tasks t SET status = 'RUNNING', started_at = least(greatest(coalesce(r.started_at, now()), t.picked_at), now()),
-             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-        FROM r JOIN cur ON cur.id = r.id
-       WHERE t.id = r.id AND cur.status = 'PICKED'
-         AND (r.attempt = 0 OR cur.attempt = r.attempt)
-         AND (r.worker_id = 0 OR cur.worker_id IS NULL OR cur.worker_id = r.worker_id)
-      RETURNING t.id, t.attempt, t.worker_id
-    )
-    SELECT r.ord, cur.attempt, cur.status, cur.worker_id, (upd.id IS NOT NULL) AS changed, NULL::text AS new_status
-      FROM r LEFT JOIN cur ON cur.id = r.id
-      LEFT JOIN upd ON upd.id = r.id AND (r.attempt = 0 OR upd.attempt = r.attempt)
-                   AND (r.worker_id = 0 OR upd.worker_id IS NULL OR upd.worker_id = r.worker_id)`;
+    SELECT ord, attempt, status, worker_id, changed, NULL::text AS new_status
+      FROM taskmaster_start_tasks(${ids}::uuid[], ${attempts}::int[], ${workers}::bigint[], ${startedMs}::float8[], ${leaseMs}::int)`;
   return toResults(rows, reports, (row) => row.status === "RUNNING" || row.status === "COMPLETED");
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { toQuery } from "../prisma/mod.ts";
 import { type TestDb, useTestDatabase, withPlans } from "../prisma/testing.ts";
 import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks } from "./claim_due_tasks.ts";
-import { completeTask, completeTasks, failTask, markTaskStarted, recordProgress } from "./record_task_report.ts";
+import { completeTask, completeTasks, failTask, markTaskStarted, markTasksStarted, recordProgress } from "./record_task_report.ts";
 import { requeueWorkerTasks, sweepExpiredLeases, UNSTARTED_LOSS_CAP } from "./requeue_lost_tasks.ts";
 
 let db: TestDb;
@@ -24,7 +24,7 @@ async function dispatched(workerId: number, maxAttempts = 3): Promise<{ id: stri
   return { id: task.id, attempt };
 }
 
-describe("completeTasks()", () => {
+describe("markTasksStarted() and completeTasks()", () => {
   test("finds each task by primary key, never by scanning the table, whatever the planner's estimates", async () => {
     await db.sql.execute`TRUNCATE tasks CASCADE`;
     await db.sql.execute`INSERT INTO tasks (id, command, scheduled_at) SELECT uuidv7(), 'noop', now() - interval '1 s' FROM generate_series(1, 3000)`;
@@ -42,12 +42,15 @@ describe("completeTasks()", () => {
       await client.query("SET cpu_operator_cost = 0");
       for (let batch = 0; batch < 10; batch++) {
         const reports = tasks.slice(batch * 50, batch * 50 + 50).map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null, startedAt: undefined }));
+        await markTasksStarted(capture as never, reports, 60_000);
+        const started = await client.query(captured!.text, captured!.values);
+        expect(started.rows.filter((r: { changed: boolean }) => r.changed)).toHaveLength(50);
         await completeTasks(capture as never, reports);
         const { rows } = await client.query(captured!.text, captured!.values);
         expect(rows.filter((r: { changed: boolean }) => r.changed)).toHaveLength(50);
       }
       const plans = notices.filter((n) => n.includes("UPDATE tasks t"));
-      expect(plans).toHaveLength(10);
+      expect(plans).toHaveLength(20);
       for (const plan of plans) {
         expect(plan).toMatch(/Index Scan using tasks_pkey/);
         expect(plan).not.toMatch(/Seq Scan on tasks/);
