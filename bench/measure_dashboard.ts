@@ -72,11 +72,11 @@ export async function loadFinishedTasks(db: pg.Pool, finished: number, scheduled
              FROM g
            RETURNING id, attempt, worker_id, picked_at, started_at, completed_at, failed_at, status
          )
+         -- As the system writes them: a row for each attempt that failed; the attempt that completed
+         -- a task is recorded by its task row (migration completed_attempt_in_task_row).
          INSERT INTO task_attempts (task_id, attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome, error)
-         SELECT id, attempt, worker_id, 'bench', picked_at, started_at, coalesce(completed_at, failed_at),
-                CASE WHEN status = 'COMPLETED' THEN 'COMPLETED' ELSE 'FAILED' END::"AttemptOutcome",
-                CASE WHEN status <> 'COMPLETED' THEN 'simulated failure' END
-           FROM t WHERE attempt > 0`,
+         SELECT id, attempt, worker_id, 'bench', picked_at, started_at, failed_at, 'FAILED', 'simulated failure'
+           FROM t WHERE attempt > 0 AND status <> 'COMPLETED'`,
         [from, to, finished],
       );
     }

@@ -27,7 +27,7 @@ export interface EndToEndRun {
   insertSeconds: number;
   /** First insert to first completion, ms. */
   firstCompletionMs: number;
-  /** Every task COMPLETED, at attempt 1, with exactly one attempt row, itself COMPLETED. */
+  /** Every task COMPLETED, at attempt 1, with exactly one attempt (`task_attempt_history`), itself COMPLETED. */
   exactlyOnce: boolean;
   check: Record<string, number>;
   /** Commits in the database per task (pg_stat_database.xact_commit), all processes together. */
@@ -174,7 +174,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     const check = (
       await db.query<Record<string, number>>(`
         WITH measured AS (SELECT * FROM tasks WHERE payload IS NULL),
-             attempts AS (SELECT a.* FROM task_attempts a JOIN measured t ON t.id = a.task_id)
+             attempts AS (SELECT a.* FROM task_attempt_history a JOIN measured t ON t.id = a.task_id)
         SELECT (SELECT count(*) FROM measured)::int AS tasks,
                (SELECT count(*) FROM measured WHERE status = 'COMPLETED')::int AS completed,
                (SELECT count(*) FROM measured WHERE attempt <> 1)::int AS not_first_attempt,

@@ -66,9 +66,8 @@ describe("reports of an attempt whose STARTED the coordinator accepted without w
     const picked = (await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).pickedAt!;
     const startedAt = new Date(picked.getTime() + 1);
     expect((await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null, startedAt })).outcome).toBe("applied");
-    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
-    expect(row.startedAt).toEqual(startedAt);
-    expect(row.attempts[0]!.startedAt).toEqual(startedAt);
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } });
+    expect(row.startedAt).toEqual(startedAt); // the task row is also the completed attempt's record
   });
 
   test("requeueWorkerTasks() charges a failure for a PICKED task listed as started, and not for the others", async () => {
@@ -95,21 +94,39 @@ describe("markTaskStarted() and completeTask()", () => {
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
     expect(row).toMatchObject({ status: "COMPLETED", progress: 100, result: { ok: 1 }, leaseExpiresAt: null });
     expect(row.startedAt!.getTime()).toBeLessThanOrEqual(row.completedAt!.getTime());
-    expect(row.attempts[0]).toMatchObject({ outcome: "COMPLETED" });
+    expect(row.attempts).toEqual([]); // the task row records the attempt that completed it
     expect((await db.prisma.worker.findUniqueOrThrow({ where: { id: 7n } })).tasksCompleted).toBe(1);
   });
 
-  test("write the attempt's row once, at its end, with its worker, coordinator and times", async () => {
+  test("write no attempt row for the attempt that completes its task: the task row is its record", async () => {
     const t = await dispatched(7);
     await markTaskStarted(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7 }, 30_000);
     expect(await db.prisma.taskAttempt.count({ where: { taskId: t.id } })).toBe(0); // the task row holds it
     await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
+    expect(await db.prisma.taskAttempt.count({ where: { taskId: t.id } })).toBe(0);
+    const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } });
+    const history = await db.sql.query<{ attempt: number; worker_id: bigint; coordinator_id: string; picked_at: Date; started_at: Date; finished_at: Date; outcome: string; error: string | null }>`
+      SELECT attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome::text AS outcome, error
+        FROM task_attempt_history WHERE task_id = ${t.id}::uuid`;
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ attempt: 1, worker_id: 7n, coordinator_id: "c", outcome: "COMPLETED", error: null });
+    expect(history[0]!.picked_at).toEqual(row.pickedAt);
+    expect(history[0]!.started_at).toEqual(row.startedAt);
+    expect(history[0]!.finished_at).toEqual(row.completedAt);
+  });
+
+  test("close, on completion, an attempt row an older coordinator opened at its claim, and list it once", async () => {
+    const t = await dispatched(7);
+    const picked = (await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } })).pickedAt!;
+    await db.prisma.taskAttempt.create({ data: { taskId: t.id, attempt: t.attempt, workerId: 7n, coordinatorId: "old", pickedAt: picked } });
+    expect((await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null })).outcome).toBe("applied");
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id }, include: { attempts: true } });
     expect(row.attempts).toHaveLength(1);
-    expect(row.attempts[0]).toMatchObject({ attempt: 1, workerId: 7n, coordinatorId: "c", outcome: "COMPLETED", error: null });
-    expect(row.attempts[0]!.pickedAt).toEqual(row.pickedAt);
-    expect(row.attempts[0]!.startedAt).toEqual(row.startedAt);
+    expect(row.attempts[0]).toMatchObject({ attempt: 1, outcome: "COMPLETED", error: null, coordinatorId: "old" });
     expect(row.attempts[0]!.finishedAt).toEqual(row.completedAt);
+    expect(row.attempts[0]!.startedAt).toEqual(row.startedAt);
+    const history = await db.sql.query<{ n: number }>`SELECT count(*)::int AS n FROM task_attempt_history WHERE task_id = ${t.id}::uuid`;
+    expect(history[0]!.n).toBe(1);
   });
 
   test("close an attempt row an older coordinator opened at its claim, instead of writing a second", async () => {

@@ -1,9 +1,13 @@
 /**
  * @module
- * How an attempt's row in `task_attempts` is written: once, when the attempt ends. While it runs, the
- * task row itself is the open attempt (its `attempt`, `worker_id`, `coordinator_id`, `picked_at`,
- * `started_at`); the claim writes no attempt row, which spared it a third of its cost (an INSERT, its
- * two index entries and its foreign-key check per task), and an attempt row is never updated.
+ * How an attempt's row in `task_attempts` is written: once, when the attempt ends other than by
+ * completing its task (failed, lost, cancelled). While it runs, the task row itself is the open
+ * attempt (its `attempt`, `worker_id`, `coordinator_id`, `picked_at`, `started_at`); the claim writes
+ * no attempt row, which spared it a third of its cost (an INSERT, its two index entries and its
+ * foreign-key check per task). The attempt that completes its task stays recorded by the task row
+ * (`completed_at` its end; `taskmaster_complete_tasks`, migration `completed_attempt_in_task_row`),
+ * which spared the completion a fifth of its cost the same way. The view `task_attempt_history` lists
+ * both kinds. An attempt row is never updated, but to close one an older coordinator opened.
  */
 import { sql, type SqlFragment } from "./sql_client.ts";
 

@@ -100,3 +100,41 @@ export async function withPlans(url: string, body: (client: pg.Client, notices: 
     await client.end();
   }
 }
+
+/** One attempt of a task as `task_attempt_history` lists it (a task_attempts row, or the attempt its task row holds). */
+export interface HistoryAttempt {
+  attempt: number;
+  outcome: string;
+  workerId: number | null;
+  coordinatorId: string | null;
+  pickedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+}
+
+/** Every attempt of task `taskId`, oldest first, from the view `task_attempt_history`. */
+export async function attemptHistory(sql: SqlClient, taskId: string): Promise<HistoryAttempt[]> {
+  const rows = await sql.query<{
+    attempt: number;
+    outcome: string;
+    worker_id: bigint | null;
+    coordinator_id: string | null;
+    picked_at: Date;
+    started_at: Date | null;
+    finished_at: Date | null;
+    error: string | null;
+  }>`
+    SELECT attempt, outcome::text AS outcome, worker_id, coordinator_id, picked_at, started_at, finished_at, error
+      FROM task_attempt_history WHERE task_id = ${taskId}::uuid ORDER BY attempt`;
+  return rows.map((r) => ({
+    attempt: r.attempt,
+    outcome: r.outcome,
+    workerId: r.worker_id === null ? null : Number(r.worker_id),
+    coordinatorId: r.coordinator_id,
+    pickedAt: r.picked_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+  }));
+}

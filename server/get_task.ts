@@ -84,22 +84,27 @@ function findTask(prisma: PrismaClient, id: string) {
 type TaskRow = NonNullable<Awaited<ReturnType<typeof findTask>>>;
 
 /**
- * The attempt rows, and the attempt in flight: a PICKED or RUNNING task's current attempt has no row
- * yet (it is written when the attempt ends), so it is read off the task row.
+ * The attempt rows, and the attempt the task row holds: a PICKED or RUNNING task's current attempt
+ * has no row yet (one is written when an attempt ends), and the attempt that completed a task never
+ * gets one (migration `completed_attempt_in_task_row`): both are read off the task row. A row an older
+ * coordinator wrote for that attempt is used as it is. As the view `task_attempt_history` lists them.
  */
 function withOpenAttempt(task: TaskRow): TaskRow["attempts"] {
   const inFlight = task.status === "PICKED" || task.status === "RUNNING";
-  if (!inFlight || task.pickedAt === null || task.attempts.some((a) => a.attempt === task.attempt)) return task.attempts;
+  const completed = task.status === "COMPLETED";
+  if ((!inFlight && !completed) || task.attempt === 0 || task.attempts.some((a) => a.attempt === task.attempt)) return task.attempts;
+  const pickedAt = task.pickedAt ?? task.completedAt;
+  if (pickedAt === null) return task.attempts;
   return [
     ...task.attempts,
     {
       attempt: task.attempt,
       workerId: task.workerId,
       coordinatorId: task.coordinatorId,
-      pickedAt: task.pickedAt,
+      pickedAt,
       startedAt: task.startedAt,
-      finishedAt: null,
-      outcome: "RUNNING",
+      finishedAt: completed ? task.completedAt : null,
+      outcome: completed ? "COMPLETED" : "RUNNING",
       error: null,
     },
   ];

@@ -134,6 +134,27 @@ describe("task.get", () => {
     expect(JSON.stringify(detail)).not.toContain("lease_expires_at");
   });
 
+  it("`task.get` of a COMPLETED task shows the attempt that completed it, read off the task row, as task_attempt_history lists it", async () => {
+    const pickedAt = new Date(Date.now() - 3000);
+    const startedAt = new Date(Date.now() - 2000);
+    const completedAt = new Date(Date.now() - 1000);
+    const task = await db.prisma.task.create({
+      data: { command: "flaky", scheduledAt: new Date(), status: "COMPLETED", attempt: 2, workerId: 5n, coordinatorId: "c2", pickedAt, startedAt, completedAt },
+    });
+    await db.prisma.taskAttempt.create({ data: { taskId: task.id, attempt: 1, workerId: 9n, outcome: "FAILED", error: "boom", finishedAt: pickedAt } });
+    const detail = await caller.task.get({ id: task.id });
+    expect(detail.attempts.map((a) => [a.attempt, a.outcome, a.workerId, a.coordinatorId, a.error])).toEqual([
+      [1, "FAILED", 9, null, "boom"],
+      [2, "COMPLETED", 5, "c2", null],
+    ]);
+    expect(detail.attempts[1]).toMatchObject({ pickedAt: pickedAt.toISOString(), startedAt: startedAt.toISOString(), finishedAt: completedAt.toISOString() });
+    const history = await db.sql.query<{ attempt: number; outcome: string; worker_id: bigint; finished_at: Date | null }>`
+      SELECT attempt, outcome::text AS outcome, worker_id, finished_at FROM task_attempt_history WHERE task_id = ${task.id}::uuid ORDER BY attempt`;
+    expect(history.map((h) => [h.attempt, h.outcome, Number(h.worker_id), h.finished_at?.toISOString()])).toEqual(
+      detail.attempts.map((a) => [a.attempt, a.outcome, a.workerId, a.finishedAt]),
+    );
+  });
+
   it("`task.get` shows an attempt row an older coordinator opened at its claim once, not twice", async () => {
     const task = await db.prisma.task.create({
       data: { command: "flaky", scheduledAt: new Date(), status: "PICKED", attempt: 1, workerId: 3n, pickedAt: new Date() },

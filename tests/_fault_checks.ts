@@ -3,7 +3,8 @@
 // After a scenario, from the database, the ledger and the connection samples:
 //   (a) every accepted task reached a terminal state: COMPLETED, or DEAD where the scenario allows it;
 //   (b) each task ran once (ledger), or more only where a fault touched it: the task has a LOST or
-//       FAILED attempt in task_attempts, and every execution but the last was on such an attempt;
+//       FAILED attempt in task_attempts, and every execution but the last was on such an attempt
+//       (attempts as `task_attempt_history` lists them: the rows, and the attempt a task row holds);
 //   (c) statuses only moved forward (the audit trigger's rows), and an attempt number never reached
 //       a worker twice: each pick takes a number above every attempt ever bound to a worker;
 //   (d) no lease is left expired (no PICKED/RUNNING row with lease_expires_at < now());
@@ -144,7 +145,7 @@ export async function checkScenario(cluster: FaultCluster, options: CheckOptions
   const attempts = (
     await cluster.db.query<AttemptRow>(
       `SELECT task_id::text AS task_id, attempt, outcome::text AS outcome, worker_id::text AS worker_id, error
-         FROM task_attempts ORDER BY task_id, attempt`,
+         FROM task_attempt_history ORDER BY task_id, attempt`,
     )
   ).rows;
   const audit = (

@@ -79,8 +79,8 @@ async function timelines(c: FaultCluster, ids: string[]) {
   const rows = await c.db.query<{ id: string; status: string; attempt: number; worker_id: string | null; outcomes: string[] }>(
     `SELECT t.id::text AS id, t.status::text AS status, t.attempt, t.worker_id::text AS worker_id,
             coalesce(array_agg(a.attempt || ':' || a.outcome || '@' || a.worker_id ORDER BY a.attempt)
-                     FILTER (WHERE a.id IS NOT NULL), '{}') AS outcomes
-       FROM tasks t LEFT JOIN task_attempts a ON a.task_id = t.id
+                     FILTER (WHERE a.attempt IS NOT NULL), '{}') AS outcomes
+       FROM tasks t LEFT JOIN task_attempt_history a ON a.task_id = t.id
       WHERE t.id = ANY($1::uuid[]) GROUP BY t.id`,
     [ids],
   );
@@ -328,7 +328,7 @@ describe("fault suite", () => {
     const finishedAt = await c.waitFor("all 1,000 tasks to finish", { timeoutMs: 120_000 });
 
     const perCoordinator = await c.db.query<{ coordinator_id: string; n: string }>(
-      "SELECT coordinator_id, count(*) AS n FROM task_attempts GROUP BY coordinator_id ORDER BY coordinator_id",
+      "SELECT coordinator_id, count(*) AS n FROM task_attempt_history GROUP BY coordinator_id ORDER BY coordinator_id",
     );
     const report = await checkScenario(c, {
       scenario: "5 two coordinators, 1,000 tasks",
@@ -415,7 +415,7 @@ describe("fault suite", () => {
     }
 
     const attempts = await c.db.query<{ attempt: number; outcome: string; error: string | null }>(
-      "SELECT attempt, outcome::text AS outcome, error FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
+      "SELECT attempt, outcome::text AS outcome, error FROM task_attempt_history WHERE task_id = $1 ORDER BY attempt",
       [poison],
     );
     const poisonRow = await c.db.query<{ failures: number; max_attempts: number }>(

@@ -2,7 +2,7 @@
 // seed's proto text alone.
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type TestDb, useTestDatabase } from "../prisma/testing.ts";
+import { attemptHistory, type TestDb, useTestDatabase } from "../prisma/testing.ts";
 import { eventually, killAll, type RunningProcess, startProcess } from "./_process.ts";
 import { loadSeedPackage, type SeedWorker, startSeedWorker } from "./_seed_worker.ts";
 
@@ -59,7 +59,7 @@ describe("a coordinator serving workers built from the seed's proto", () => {
     const task = await db.prisma.task.create({ data: { command: "process-data", scheduledAt: new Date() } });
     const done = await eventually(
       async () => {
-        const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id }, include: { attempts: true } });
+        const row = await db.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
         return row.status === "COMPLETED" ? row : null;
       },
       { what: "the task to complete" },
@@ -69,7 +69,7 @@ describe("a coordinator serving workers built from the seed's proto", () => {
     expect(Number(done.workerId)).toBe(3_000_000_001);
     expect(done.pickedAt!.getTime()).toBeLessThanOrEqual(done.startedAt!.getTime());
     expect(done.startedAt!.getTime()).toBeLessThanOrEqual(done.completedAt!.getTime());
-    expect(done.attempts).toMatchObject([{ attempt: 1, outcome: "COMPLETED" }]);
+    expect(await attemptHistory(db.sql, task.id)).toMatchObject([{ attempt: 1, outcome: "COMPLETED", workerId: 3_000_000_001 }]);
     const row = await db.prisma.worker.findUniqueOrThrow({ where: { id: 3_000_000_001n } });
     expect(row).toMatchObject({ status: "ONLINE", capacity: 5, tasksCompleted: 1 });
     await worker.stop();
