@@ -164,8 +164,14 @@ export class FaultCluster {
     const now = performance.now();
     return this.processes
       .filter((p) => p.exitedAt === undefined || now - p.exitedAt < 2000)
-      .reduce((sum, p) => sum + p.connectionLimit, TEST_OWN_CONNECTIONS);
+      .reduce((sum, p) => sum + p.connectionLimit, TEST_OWN_CONNECTIONS + this.#startingConnections);
   }
+
+  /**
+   * Connections of processes still starting: a coordinator connects before it says it is ready (and
+   * so before it is tracked), and a sample taken meanwhile must allow for them.
+   */
+  #startingConnections = 0;
 
   #track(proc: RunningProcess, kind: ClusterProcess["kind"], connectionLimit: number): ClusterProcess {
     const entry: ClusterProcess = { proc, kind, connectionLimit, startedAt: performance.now() };
@@ -181,6 +187,7 @@ export class FaultCluster {
    * `env` adds or overrides (e.g. FAULT_POINT).
    */
   async startCoordinator(name: string, options: { port?: number; env?: Record<string, string> } = {}): Promise<RunningProcess> {
+    this.#startingConnections += COORDINATOR_POOL_SIZE + 1;
     const proc = await startProcess(
       "coordinator",
       {
@@ -193,7 +200,9 @@ export class FaultCluster {
         ...options.env,
       },
       { name },
-    );
+    ).finally(() => {
+      this.#startingConnections -= COORDINATOR_POOL_SIZE + 1;
+    });
     this.#track(proc, "coordinator", COORDINATOR_POOL_SIZE + 1);
     return proc;
   }
