@@ -148,6 +148,14 @@ export interface StartOptions {
   nodeFlags?: string[];
 }
 
+/** Every process {@linkcode startSystemProcess} started that has not exited yet. */
+const running = new Set<ChildProcess>();
+
+/** SIGTERMs every TaskMaster process the bench started that is still running (an interrupted bench). */
+export function terminateSystemProcesses(): void {
+  for (const child of running) child.kill("SIGTERM");
+}
+
 /**
  * Runs the process `folder` (its `processCommand`: `.build/<folder>/main.js`) with `env` on top of this process's environment (JSON logs, LOG_LEVEL=warn
  * unless `env` says otherwise), and resolves once `options.ready` says so.
@@ -163,6 +171,8 @@ export async function startSystemProcess(
     env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const warnings: string[] = [];
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {

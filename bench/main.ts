@@ -21,6 +21,7 @@ import {
   startBenchPostgres,
   startSystemProcess,
   type SystemProcess,
+  terminateSystemProcesses,
 } from "./bench_cluster.ts";
 import { measureNotifyCommits, profileCpu, profileIdleLatency, profileStatements } from "./diagnose_end_to_end.ts";
 import { type Figure, figureJson, formatTable } from "./format_table.ts";
@@ -157,6 +158,20 @@ const guarded = async (part: string, run: () => Promise<void>) => {
 };
 
 const postgres = await startBenchPostgres();
+// Interrupted (Ctrl-C, or a CI time limit's SIGTERM): stop what the bench started, PostgreSQL
+// included, instead of leaving them running with their temporary data directory.
+const interrupted = (signal: NodeJS.Signals) => {
+  progress(`${signal}: stopping the bench's processes and PostgreSQL`);
+  // Its connections end with it ("terminating connection due to administrator command"): expected now.
+  process.on("uncaughtException", () => {});
+  terminateSystemProcesses();
+  void postgres
+    .stop()
+    .catch(() => {})
+    .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+};
+process.once("SIGINT", interrupted);
+process.once("SIGTERM", interrupted);
 progress(`PostgreSQL ${postgres.settings["server_version"]} on port ${postgres.port}: fsync=${postgres.settings["fsync"]}, synchronous_commit=${postgres.settings["synchronous_commit"]}, wal_sync_method=${postgres.settings["wal_sync_method"]}`);
 let server: SystemProcess | undefined;
 let db: pg.Pool | undefined;
