@@ -60,7 +60,7 @@ export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDet
     leaseExpiresAt: isoOrNull(row.leaseExpiresAt),
     coordinatorId: row.coordinatorId,
     idempotencyKey: row.idempotencyKey,
-    attempts: withOpenAttempt(row).map((a) => {
+    attempts: withTaskRowAttempt(row).map((a) => {
       const workerId = toNumberOrNull(a.workerId);
       return {
         attempt: a.attempt,
@@ -89,7 +89,7 @@ type TaskRow = NonNullable<Awaited<ReturnType<typeof findTask>>>;
  * gets one (migration `completed_attempt_in_task_row`): both are read off the task row. A row an older
  * coordinator wrote for that attempt is used as it is. As the view `task_attempt_history` lists them.
  */
-function withOpenAttempt(task: TaskRow): TaskRow["attempts"] {
+function withTaskRowAttempt(task: TaskRow): TaskRow["attempts"] {
   const inFlight = task.status === "PICKED" || task.status === "RUNNING";
   const completed = task.status === "COMPLETED";
   if ((!inFlight && !completed) || task.attempt === 0 || task.attempts.some((a) => a.attempt === task.attempt)) return task.attempts;
