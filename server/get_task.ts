@@ -33,24 +33,34 @@ const taskDetailSelect = {
   leaseExpiresAt: true,
   coordinatorId: true,
   idempotencyKey: true,
-  attempts: {
-    select: {
-      attempt: true,
-      workerId: true,
-      coordinatorId: true,
-      pickedAt: true,
-      startedAt: true,
-      finishedAt: true,
-      outcome: true,
-      error: true,
-    },
-    orderBy: { attempt: "asc" },
-  },
 } as const;
 
-/** The task `id` with all its attempts (oldest first), or null when there is none. */
+/** A row of the view `task_attempt_history`, as {@linkcode getTask} reads it. */
+interface AttemptRow {
+  attempt: number;
+  workerId: bigint | null;
+  coordinatorId: string | null;
+  pickedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  outcome: TaskAttemptView["outcome"];
+  error: string | null;
+}
+
+/**
+ * The task `id` with all its attempts (oldest first), or null when there is none. The attempts come
+ * from the view `task_attempt_history`: the rows of task_attempts (attempts that failed, were lost or
+ * cancelled) and the attempt the task row itself holds (the one in flight, or the one that completed
+ * the task), each once.
+ */
 export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDetail | null> {
-  const row = await findTask(prisma, id);
+  const [row, attempts] = await Promise.all([
+    findTask(prisma, id),
+    prisma.$queryRaw<AttemptRow[]>`
+      SELECT attempt, worker_id AS "workerId", coordinator_id AS "coordinatorId", picked_at AS "pickedAt",
+             started_at AS "startedAt", finished_at AS "finishedAt", outcome::text AS outcome, error
+        FROM task_attempt_history WHERE task_id = ${id}::uuid ORDER BY attempt`,
+  ]);
   if (!row) return null;
   return {
     ...toTaskSummary(row),
@@ -60,7 +70,7 @@ export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDet
     leaseExpiresAt: isoOrNull(row.leaseExpiresAt),
     coordinatorId: row.coordinatorId,
     idempotencyKey: row.idempotencyKey,
-    attempts: withTaskRowAttempt(row).map((a) => {
+    attempts: attempts.map((a) => {
       const workerId = toNumberOrNull(a.workerId);
       return {
         attempt: a.attempt,
@@ -79,33 +89,4 @@ export async function getTask(prisma: PrismaClient, id: string): Promise<TaskDet
 
 function findTask(prisma: PrismaClient, id: string) {
   return prisma.task.findUnique({ where: { id }, select: taskDetailSelect });
-}
-
-type TaskRow = NonNullable<Awaited<ReturnType<typeof findTask>>>;
-
-/**
- * The attempt rows, and the attempt the task row holds: a PICKED or RUNNING task's current attempt
- * has no row yet (one is written when an attempt ends), and the attempt that completed a task never
- * gets one (migration `completed_attempt_in_task_row`): both are read off the task row. A row an older
- * coordinator wrote for that attempt is used as it is. As the view `task_attempt_history` lists them.
- */
-function withTaskRowAttempt(task: TaskRow): TaskRow["attempts"] {
-  const inFlight = task.status === "PICKED" || task.status === "RUNNING";
-  const completed = task.status === "COMPLETED";
-  if ((!inFlight && !completed) || task.attempt === 0 || task.attempts.some((a) => a.attempt === task.attempt)) return task.attempts;
-  const pickedAt = task.pickedAt ?? task.completedAt;
-  if (pickedAt === null) return task.attempts;
-  return [
-    ...task.attempts,
-    {
-      attempt: task.attempt,
-      workerId: task.workerId,
-      coordinatorId: task.coordinatorId,
-      pickedAt,
-      startedAt: task.startedAt,
-      finishedAt: completed ? task.completedAt : null,
-      outcome: completed ? "COMPLETED" : "RUNNING",
-      error: null,
-    },
-  ];
 }
