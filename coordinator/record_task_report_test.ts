@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { toQuery } from "../prisma/mod.ts";
-import { type TestDb, useTestDatabase, withPlans } from "../prisma/testing.ts";
+import { attemptHistory, type TestDb, useTestDatabase, withPlans } from "../prisma/testing.ts";
 import { assignClaimedTasks, claimAndAssignDueTasks, claimDueTasks } from "./claim_due_tasks.ts";
 import { completeTask, completeTasks, failTask, markTaskStarted, markTasksStarted, recordProgress } from "./record_task_report.ts";
 import { requeueWorkerTasks, sweepExpiredLeases, UNSTARTED_LOSS_CAP } from "./requeue_lost_tasks.ts";
@@ -105,14 +105,12 @@ describe("markTaskStarted() and completeTask()", () => {
     await completeTask(db.sql, { taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null });
     expect(await db.prisma.taskAttempt.count({ where: { taskId: t.id } })).toBe(0);
     const row = await db.prisma.task.findUniqueOrThrow({ where: { id: t.id } });
-    const history = await db.sql.query<{ attempt: number; worker_id: bigint; coordinator_id: string; picked_at: Date; started_at: Date; finished_at: Date; outcome: string; error: string | null }>`
-      SELECT attempt, worker_id, coordinator_id, picked_at, started_at, finished_at, outcome::text AS outcome, error
-        FROM task_attempt_history WHERE task_id = ${t.id}::uuid`;
+    const history = await attemptHistory(db.sql, t.id);
     expect(history).toHaveLength(1);
-    expect(history[0]).toMatchObject({ attempt: 1, worker_id: 7n, coordinator_id: "c", outcome: "COMPLETED", error: null });
-    expect(history[0]!.picked_at).toEqual(row.pickedAt);
-    expect(history[0]!.started_at).toEqual(row.startedAt);
-    expect(history[0]!.finished_at).toEqual(row.completedAt);
+    expect(history[0]).toMatchObject({ attempt: 1, workerId: 7, coordinatorId: "c", outcome: "COMPLETED", error: null });
+    expect(history[0]!.pickedAt).toEqual(row.pickedAt);
+    expect(history[0]!.startedAt).toEqual(row.startedAt);
+    expect(history[0]!.finishedAt).toEqual(row.completedAt);
   });
 
   test("close, on completion, an attempt row an older coordinator opened at its claim, and list it once", async () => {
@@ -125,8 +123,7 @@ describe("markTaskStarted() and completeTask()", () => {
     expect(row.attempts[0]).toMatchObject({ attempt: 1, outcome: "COMPLETED", error: null, coordinatorId: "old" });
     expect(row.attempts[0]!.finishedAt).toEqual(row.completedAt);
     expect(row.attempts[0]!.startedAt).toEqual(row.startedAt);
-    const history = await db.sql.query<{ n: number }>`SELECT count(*)::int AS n FROM task_attempt_history WHERE task_id = ${t.id}::uuid`;
-    expect(history[0]!.n).toBe(1);
+    expect(await attemptHistory(db.sql, t.id)).toHaveLength(1);
   });
 
   test("close an attempt row an older coordinator opened at its claim, instead of writing a second", async () => {

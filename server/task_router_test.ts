@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { useTestDatabase, type TestDb } from "../prisma/testing.ts";
+import { attemptHistory, useTestDatabase, type TestDb } from "../prisma/testing.ts";
 import { createCaller } from "./app_router.ts";
 import { createEventHub } from "./event_hub.ts";
 import { createContext } from "./trpc.ts";
@@ -148,9 +148,8 @@ describe("task.get", () => {
       [2, "COMPLETED", 5, "c2", null],
     ]);
     expect(detail.attempts[1]).toMatchObject({ pickedAt: pickedAt.toISOString(), startedAt: startedAt.toISOString(), finishedAt: completedAt.toISOString() });
-    const history = await db.sql.query<{ attempt: number; outcome: string; worker_id: bigint; finished_at: Date | null }>`
-      SELECT attempt, outcome::text AS outcome, worker_id, finished_at FROM task_attempt_history WHERE task_id = ${task.id}::uuid ORDER BY attempt`;
-    expect(history.map((h) => [h.attempt, h.outcome, Number(h.worker_id), h.finished_at?.toISOString()])).toEqual(
+    const history = await attemptHistory(db.sql, task.id);
+    expect(history.map((h) => [h.attempt, h.outcome, h.workerId, h.finishedAt?.toISOString()])).toEqual(
       detail.attempts.map((a) => [a.attempt, a.outcome, a.workerId, a.finishedAt]),
     );
   });

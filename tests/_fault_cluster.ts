@@ -135,6 +135,11 @@ export class FaultCluster {
   readonly ledgerPath: string;
   readonly processes: ClusterProcess[] = [];
   readonly sampler: ConnectionSampler;
+  /**
+   * Connections of processes still starting: a coordinator connects before it says it is ready (and
+   * so before it is tracked), and a sample taken meanwhile must allow for them.
+   */
+  #startingConnections = 0;
   readonly startedAt = performance.now();
 
   private constructor(url: string, name: string) {
@@ -166,12 +171,6 @@ export class FaultCluster {
       .filter((p) => p.exitedAt === undefined || now - p.exitedAt < 2000)
       .reduce((sum, p) => sum + p.connectionLimit, TEST_OWN_CONNECTIONS + this.#startingConnections);
   }
-
-  /**
-   * Connections of processes still starting: a coordinator connects before it says it is ready (and
-   * so before it is tracked), and a sample taken meanwhile must allow for them.
-   */
-  #startingConnections = 0;
 
   #track(proc: RunningProcess, kind: ClusterProcess["kind"], connectionLimit: number): ClusterProcess {
     const entry: ClusterProcess = { proc, kind, connectionLimit, startedAt: performance.now() };
