@@ -1,4 +1,4 @@
-// Figure 3, end-to-end throughput (and figure 6, the footprint during it): no-op tasks from inserted
+// Figure 3, end-to-end throughput (and figure 6, the footprint during it): no-op tasks from scheduled
 // to COMPLETED in the database, through a fresh coordinator and N fresh workers.
 import { randomInt } from "node:crypto";
 import pg from "pg";
@@ -18,14 +18,19 @@ import { type Footprint, readMemory, startFootprintSampler } from "./sample_foot
 export interface EndToEndRun {
   workers: number;
   tasks: number;
-  /** First insert began (min created_at) to last completion (max completed_at), s. */
+  /** How the measured tasks arrived: see {@linkcode EndToEndOptions.arrival}. */
+  arrival: Arrival;
+  /**
+   * The measured interval, s: from the instant the backlog fell due (its `scheduled_at`), or from
+   * the first insert (min created_at) for `flow`, to the last completion (max completed_at).
+   */
   seconds: number;
   tasksPerSecond: number;
   /** The 10th to the 90th percentile of completions: the rate once the pipeline is full. */
   steadyTasksPerSecond: number;
   /** Inserting all tasks took (min to max created_at), s. */
   insertSeconds: number;
-  /** First insert to first completion, ms. */
+  /** Start of the measured interval (see `seconds`) to the first completion, ms. */
   firstCompletionMs: number;
   /** Every task COMPLETED, at attempt 1, with exactly one attempt (`task_attempt_history`), itself COMPLETED. */
   exactlyOnce: boolean;
@@ -34,7 +39,7 @@ export interface EndToEndRun {
   commitsPerTask: number;
   /** WAL written per task, bytes. */
   walBytesPerTask: number;
-  /** From just before the first insert to the moment all were seen completed, µs of CLOCK_MONOTONIC
+  /** From the start of the measured interval to the moment all were seen completed, µs of CLOCK_MONOTONIC
    * (`process.hrtime`), to cut CPU profiles to the measurement. */
   window: { startUs: number; endUs: number };
   /** Process ids by name (to match CPU profiles). */
@@ -49,6 +54,17 @@ export interface EndToEndRun {
   warnings: string[];
 }
 
+/**
+ * How the measured tasks reach the system:
+ * - `backlog`: all inserted beforehand, due at one instant a moment later (BACKLOG_LEAD_MS); the
+ *   clock starts when they fall due. The work the floor does (claim and complete rows already in
+ *   the table), through the whole dispatch path: the figure held against the floor.
+ * - `flow`: inserted while the system runs (`insertBatch` per statement, as fast as one connection
+ *   inserts them, each due at once); the clock starts at the first insert, so the inserts' cost and
+ *   the pipeline's filling are in the figure.
+ */
+export type Arrival = "backlog" | "flow";
+
 /** Options for {@linkcode measureEndToEnd}. */
 export interface EndToEndOptions {
   postgres: BenchPostgres;
@@ -61,6 +77,8 @@ export interface EndToEndOptions {
   poolSize: number;
   /** Tasks per INSERT statement. */
   insertBatch: number;
+  /** Default `backlog`. */
+  arrival?: Arrival;
   /** The server, running against the same database (watched, not restarted). */
   server?: SystemProcess;
   /** LOG_LEVEL of the coordinator and workers. Default warn. */
@@ -84,9 +102,10 @@ export interface EndToEndOptions {
 
 /**
  * Empties the tables, starts a coordinator and `workers` workers (`noop` handler built in), waits until
- * every worker is ONLINE and the processes have settled, then inserts `tasks` no-op tasks due now
- * (`insertBatch` per statement, as the server's batch endpoint does) and waits until all are COMPLETED.
- * Times come from the rows (PostgreSQL's clock), so the polling that notices the end does not count.
+ * every worker is ONLINE and the processes have settled, then inserts `tasks` no-op tasks
+ * (`insertBatch` per statement, as the server's batch endpoint does; due together a moment later, or
+ * due at once as they come: see {@linkcode Arrival}) and waits until all are COMPLETED. Times come from
+ * the rows (PostgreSQL's clock), so the polling that notices the end does not count.
  */
 export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEndRun> {
   const { postgres, db, tasks } = options;
@@ -138,6 +157,20 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       await sleep(500);
     }
     await options.onMeasureStart?.();
+    const arrival = options.arrival ?? "backlog";
+    let dueAtMs: number | null = null;
+    if (arrival === "backlog") {
+      // Due together BACKLOG_LEAD_MS from now (one clock: PostgreSQL's and this process's are the
+      // machine's); the coordinator's due timer wakes it then (the inserts announce the instant).
+      dueAtMs = Date.now() + BACKLOG_LEAD_MS;
+      await insertNoopTasks(postgres.urlFor(options.database), tasks, options.insertBatch, null, dueAtMs);
+      const spareMs = dueAtMs - Date.now();
+      if (spareMs < 100) {
+        throw new Error(`the backlog's inserts ended ${Math.round(-spareMs + 100)} ms too late: due ${BACKLOG_LEAD_MS} ms after the first, they took longer`);
+      }
+      // The counters and samplers start just before the tasks fall due: the inserts are not measured.
+      await sleep(spareMs - 50);
+    }
     const statsBefore = await databaseCounters(db, options.database);
     const sampler = startFootprintSampler({
       processes: watched,
@@ -148,7 +181,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
 
     const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
     const startUs = monotonicUs();
-    await insertNoopTasks(postgres.urlFor(options.database), tasks, options.insertBatch);
+    if (arrival === "flow") await insertNoopTasks(postgres.urlFor(options.database), tasks, options.insertBatch);
     await waitForCompletions(db, warmup + tasks, started, `end-to-end (${options.workers} workers)`);
     const endUs = monotonicUs();
     const footprint = await sampler.stop();
@@ -193,7 +226,8 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
       check["attempts_not_completed"] === 0 &&
       check["warmup_not_completed"] === 0;
 
-    const seconds = (Number(timing.last_done) - Number(timing.first_insert)) / 1000;
+    const startMs = dueAtMs ?? Number(timing.first_insert);
+    const seconds = (Number(timing.last_done) - startMs) / 1000;
     const steadySeconds = (Number(timing.p90_done) - Number(timing.p10_done)) / 1000;
     // Stop first: backends flush their statistics when their session ends.
     const ran = started.splice(0);
@@ -205,11 +239,12 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     return {
       workers: options.workers,
       tasks,
+      arrival,
       seconds,
       tasksPerSecond: tasks / seconds,
       steadyTasksPerSecond: steadySeconds > 0 ? (0.8 * tasks) / steadySeconds : Number.NaN,
       insertSeconds: (Number(timing.last_insert) - Number(timing.first_insert)) / 1000,
-      firstCompletionMs: Number(timing.first_done) - Number(timing.first_insert),
+      firstCompletionMs: Number(timing.first_done) - startMs,
       exactlyOnce,
       check,
       commitsPerTask: (statsAfter.commits - statsBefore.commits) / tasks,
@@ -233,21 +268,27 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
 const WARMUP_PAYLOAD = '{"warmup": true}';
 
 /**
- * Inserts `tasks` no-op tasks due now, `batch` per INSERT statement, with time-ordered ids (UUIDv7), as
+ * How long after the first insert a backlog falls due: inserting 20,000 tasks takes 0.2-0.5 s here
+ * (figure 2), so the clock starts after the last insert has committed, with room for a slow hour.
+ */
+const BACKLOG_LEAD_MS = 2000;
+
+/**
+ * Inserts `tasks` no-op tasks due now (or at `dueAtMs`, Unix ms), `batch` per INSERT statement, with time-ordered ids (UUIDv7), as
  * the server's batch endpoint does (server/_uuid_v7.ts). Random ids (v4, which this used until
  * 2026-11-27) spread each statement's primary-key entries and lookups over the whole index: the same
  * lifecycle (insert, claim, complete) cost PostgreSQL 222 instead of 193 µs of CPU a task (medians of
  * 10 alternated rounds), a cost the system's own tasks do not pay.
  */
-async function insertNoopTasks(url: string, tasks: number, batch: number, payload: string | null = null): Promise<void> {
+async function insertNoopTasks(url: string, tasks: number, batch: number, payload: string | null = null, dueAtMs: number | null = null): Promise<void> {
   const inserter = new pg.Client({ connectionString: url });
   await inserter.connect();
   try {
     for (let left = tasks; left > 0; left -= batch) {
       await inserter.query(
         `INSERT INTO tasks (id, command, payload, scheduled_at)
-         SELECT uuidv7(), 'noop', $2::jsonb, now() FROM generate_series(1, $1::int)`,
-        [Math.min(batch, left), payload],
+         SELECT uuidv7(), 'noop', $2::jsonb, coalesce(to_timestamp($3::float8 / 1000), now()) FROM generate_series(1, $1::int)`,
+        [Math.min(batch, left), payload, dueAtMs],
       );
     }
   } finally {
