@@ -109,8 +109,16 @@ function varintBytes(value: number): number[] {
 
 const varint32Size = (v: number) => (v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : v < 268435456 ? 4 : 5);
 
-/** A 64-bit integer from a number, as protobufjs's LongBits.fromNumber: [low, high] 32-bit halves (two's complement). */
-function longBits(value: number): [number, number] {
+/** The halves {@linkcode longBits} computed last (module state, so that no array is made per value). */
+let bitsLo = 0;
+let bitsHi = 0;
+
+/**
+ * A 64-bit integer from a number, as protobufjs's LongBits.fromNumber: its low and high 32-bit halves
+ * (two's complement), left in `bitsLo` and `bitsHi` (an array returned per int64 field was ~270 bytes
+ * of garbage a report in the worker's allocation profile).
+ */
+function longBits(value: number): void {
   const negative = value < 0;
   if (negative) value = -value;
   let lo = value >>> 0;
@@ -123,7 +131,8 @@ function longBits(value: number): [number, number] {
       if (++hi > 4294967295) hi = 0;
     }
   }
-  return [lo, hi];
+  bitsLo = lo;
+  bitsHi = hi;
 }
 
 function varint64Size(lo: number, hi: number): number {
@@ -170,8 +179,8 @@ function valueSize(step: FieldPlan, value: unknown, sizes: number[]): number {
     }
     case "int64":
     case "uint64": {
-      const [lo, hi] = longBits(int64Of(value, step.name));
-      return varint64Size(lo, hi);
+      longBits(int64Of(value, step.name));
+      return varint64Size(bitsLo, bitsHi);
     }
     case "message": {
       const at = sizes.length;
@@ -240,13 +249,13 @@ function writeValue(step: FieldPlan, value: unknown, buffer: Buffer, pos: number
     case "enum": {
       const v = step.kind === "enum" ? enumNumber(step, value) : (value as number) | 0;
       if (v >= 0) return writeVarint32(buffer, pos, v);
-      const [lo, hi] = longBits(v);
-      return writeVarint64(buffer, pos, lo, hi);
+      longBits(v);
+      return writeVarint64(buffer, pos, bitsLo, bitsHi);
     }
     case "int64":
     case "uint64": {
-      const [lo, hi] = longBits(value as number);
-      return writeVarint64(buffer, pos, lo, hi);
+      longBits(value as number);
+      return writeVarint64(buffer, pos, bitsLo, bitsHi);
     }
     case "message": {
       const size = sizes[cursor.next++]!;

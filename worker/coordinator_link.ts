@@ -263,46 +263,48 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
 
   async function report(ref: AttemptRef, request: UpdateTaskStatusRequest): Promise<ReportOutcome> {
     if (closing.signal.aborted) return "cancelled";
-    // (Made only for a line that is written: every finished task passes here.)
-    const fields = () => ({ task_id: ref.taskId, attempt: ref.attempt, status: String(request.status) });
     // The first try goes without the retry machinery (most reports are accepted at once: this runs
-    // for every finished task); a retryable failure goes on in retryWithJitter, as its first try.
+    // for every finished task, so nothing for a retry is made before one is needed); a retryable
+    // failure goes on in retryWithJitter, as its first try.
     const startedAt = performance.now();
-    const retry = (error: unknown) =>
-      retryWithJitter(
-        () => batcher.send(request),
-        {
-          ...options.retry,
-          signal: closing.signal,
-          shouldRetry: (e) => classifyCallError(e) === "retry",
-          onRetry: (e, tryNumber, delayMs) =>
-            log.warn("report failed, retrying", { ...fields(), error: describeCallError(e), try: tryNumber, delay_ms: delayMs }),
-        },
-        { error, startedAt },
-      );
     try {
-      const response = await batcher.send(request).catch(retry);
+      let response: UpdateTaskStatusResponse;
+      try {
+        response = await batcher.send(request);
+      } catch (error) {
+        response = await retryWithJitter(
+          () => batcher.send(request),
+          {
+            ...options.retry,
+            signal: closing.signal,
+            shouldRetry: (e) => classifyCallError(e) === "retry",
+            onRetry: (e, tryNumber, delayMs) =>
+              log.warn("report failed, retrying", { ...reportFields(ref, request), error: describeCallError(e), try: tryNumber, delay_ms: delayMs }),
+          },
+          { error, startedAt },
+        );
+      }
       if (response.success === false) {
-        log.warn("report not accepted (success false): dropped", fields());
+        log.warn("report not accepted (success false): dropped", reportFields(ref, request));
         return "rejected";
       }
-      if (log.enabled("debug")) log.debug("report accepted", fields());
+      if (log.enabled("debug")) log.debug("report accepted", reportFields(ref, request));
       return "accepted";
     } catch (error) {
       const kind = classifyCallError(error);
       if (kind === "stale") {
-        log.info("attempt is stale: dropped", { ...fields(), error: describeCallError(error) });
+        log.info("attempt is stale: dropped", { ...reportFields(ref, request), error: describeCallError(error) });
         return "stale";
       }
       if (kind === "rejected") {
-        log.warn("report rejected: dropped", { ...fields(), error: describeCallError(error) });
+        log.warn("report rejected: dropped", { ...reportFields(ref, request), error: describeCallError(error) });
         return "rejected";
       }
       if (closing.signal.aborted) {
-        log.warn("report cancelled: worker closing", { ...fields(), error: describeCallError(error) });
+        log.warn("report cancelled: worker closing", { ...reportFields(ref, request), error: describeCallError(error) });
         return "cancelled";
       }
-      log.error("report failed, giving up", { ...fields(), error: describeCallError(error) });
+      log.error("report failed, giving up", { ...reportFields(ref, request), error: describeCallError(error) });
       return "gave_up";
     }
   }
@@ -387,3 +389,7 @@ export function createCoordinatorLink(options: CoordinatorLinkOptions): Coordina
   };
 }
 
+/** A report's fields for a log line (made only for a line that is written: every finished task is reported). */
+function reportFields(ref: AttemptRef, request: UpdateTaskStatusRequest): { task_id: string; attempt: number; status: string } {
+  return { task_id: ref.taskId, attempt: ref.attempt, status: String(request.status) };
+}

@@ -36,10 +36,13 @@ describe("defineHandler()", () => {
     expect(() => defineHandler("has space", () => 1)).toThrow(/name must be 1-100 characters/);
   });
 
-  it("turns a synchronous run into one returning a promise", async () => {
-    const handler = defineHandler("x", () => 5);
-    const result = handler.run({} as never);
-    expect(result).toBeInstanceOf(Promise);
-    await expect(result).resolves.toBe(5);
+  it("keeps a synchronous run synchronous (no promise for the pool to wait on), and an async one's promise", async () => {
+    expect(defineHandler("x", () => 5).run({} as never)).toBe(5);
+    const later = defineHandler("y", async () => 6).run({} as never);
+    expect(later).toBeInstanceOf(Promise);
+    await expect(later).resolves.toBe(6);
+    expect(() => defineHandler("z", () => {
+      throw new Error("at once");
+    }).run({} as never)).toThrow("at once");
   });
 });

@@ -21,7 +21,7 @@ describe("loadHandlerModules()", () => {
     const handlers = await loadHandlerModules(["./testdata/greet_handlers.ts"], workerDir);
     expect(handlers.map((h) => h.name)).toEqual(["greet"]);
     const ctx = { taskId: "t", attempt: 1, command: "greet", payload: { name: "Ada" }, signal: new AbortController().signal, progress: () => {}, log: createTestLogger() };
-    await expect(handlers[0]!.run(ctx)).resolves.toEqual({ greeting: "hello Ada" });
+    expect(await handlers[0]!.run(ctx)).toEqual({ greeting: "hello Ada" });
   });
 
   it("concatenates the handlers of several modules in order, absolute paths too", async () => {

@@ -118,9 +118,10 @@ interface Entry {
   key: string;
   task: PoolTask;
   controller: LazyAbort;
-  /** Resolves when the attempt left the pool and its reports are settled. */
-  finished: Promise<void>;
-  finish: () => void;
+  /** True once the attempt left the pool and its reports are settled ({@linkcode TaskPool.drain} waits for it). */
+  done: boolean;
+  /** Called when it is done: made only while a drain waits. */
+  waiters: (() => void)[] | undefined;
   running: boolean;
   /** Whether the handler waits for STARTED's answer (decided on arrival; see runAttempt). */
   gated: boolean;
@@ -205,17 +206,38 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     recent.add(key);
   }
 
+  // Not re-entered: an attempt whose handler returns at once frees its slot (release → pump) before
+  // runAttempt first awaits, and the loop below starts the next one, instead of a nested call per
+  // attempt (which a long queue of such attempts would stack up).
+  let pumping = false;
   function pump() {
-    while (running < options.size && queue.length > 0) {
-      const entry = queue.shift()!;
-      entry.running = true;
-      running++;
-      runAttempt(entry).then(entry.finish, (error: unknown) => {
-        // runAttempt handles handler errors itself; this is a bug in the pool, logged rather than crashing.
-        poolLog.error("task pool error", { task_id: entry.task.taskId, attempt: entry.task.attempt, error: String(error) });
-        entry.finish();
-      });
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (running < options.size && queue.length > 0) {
+        const entry = queue.shift()!;
+        entry.running = true;
+        running++;
+        void runAttempt(entry);
+      }
+    } finally {
+      pumping = false;
     }
+  }
+
+  /** The attempt's life in the pool is over (it left its slot or the queue, its reports are settled). */
+  function finish(entry: Entry) {
+    if (entry.done) return;
+    entry.done = true;
+    active.delete(entry);
+    const waiters = entry.waiters;
+    entry.waiters = undefined;
+    if (waiters) for (const wake of waiters) wake();
+  }
+
+  /** Resolves once `entry` is {@linkcode finish}ed. */
+  function finished(entry: Entry): Promise<void> {
+    return entry.done ? Promise.resolve() : new Promise((resolve) => (entry.waiters ??= []).push(resolve));
   }
 
   /** Frees the slot of `entry` (once) and starts the next waiting attempt. */
@@ -227,7 +249,19 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     pump();
   }
 
+  /** Runs one attempt and reports it; never rejects (a bug in the pool is logged), and finishes the entry. */
   async function runAttempt(entry: Entry): Promise<void> {
+    try {
+      await attemptLife(entry);
+    } catch (error) {
+      // attemptLife handles handler errors itself; this is a bug in the pool, logged rather than crashing.
+      poolLog.error("task pool error", { task_id: entry.task.taskId, attempt: entry.task.attempt, error: String(error) });
+    } finally {
+      finish(entry);
+    }
+  }
+
+  async function attemptLife(entry: Entry): Promise<void> {
     const { task, controller } = entry;
     const ref: AttemptRef = { taskId: task.taskId, attempt: task.attempt };
     // The attempt's logger, made when a line is written or the handler reads `ctx.log` (most never do).
@@ -290,9 +324,18 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       return;
     }
     if (poolLog.enabled("debug")) log().debug("task started");
-    const startedTimer = started ? undefined : setTimeout(() => void sendStarted(), STARTED_DELAY_MS);
-    const outcome = await execute(entry, log, onProgress);
-    clearTimeout(startedTimer);
+    const handlerStart = performance.now();
+    const run = execute(entry, log, onProgress);
+    let outcome: Outcome;
+    if (run instanceof Promise) {
+      // The handler runs on: its STARTED goes once it has run STARTED_DELAY_MS, unless it ends first
+      // (a handler that returned at once needed no timer at all).
+      const startedTimer = started ? undefined : setTimeout(() => void sendStarted(), Math.max(0, STARTED_DELAY_MS - (performance.now() - handlerStart)));
+      outcome = await run;
+      clearTimeout(startedTimer);
+    } else {
+      outcome = run;
+    }
     release(entry);
     if (outcome.kind === "dropped") {
       progress?.stop();
@@ -325,8 +368,12 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     }
   }
 
-  /** Runs the handler under the attempt's timeout; settles by the end of the grace at the latest. */
-  async function execute(entry: Entry, log: () => Logger, onProgress: (percent: number) => void): Promise<Outcome> {
+  /**
+   * Runs the handler under the attempt's timeout. A handler that returns without a promise (or
+   * throws) is over at once, and so is this: its outcome is returned, with no timer or promise made.
+   * Otherwise the promise settles by the end of the grace after an abort at the latest.
+   */
+  function execute(entry: Entry, log: () => Logger, onProgress: (percent: number) => void): Outcome | Promise<Outcome> {
     const { task, controller } = entry;
     let payload: unknown;
     if (task.payloadJson !== "") {
@@ -342,31 +389,25 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     }
     const handler = options.resolveHandler(task.command);
     const timeoutMs = Math.min(task.timeoutMs > 0 ? task.timeoutMs : options.defaultTimeoutMs, 2_147_483_647);
-    const ctx: TaskContext = {
-      taskId: task.taskId,
-      attempt: task.attempt,
-      command: task.command,
-      payload,
-      get signal() {
-        return controller.signal;
-      },
-      progress: onProgress,
-      get log() {
-        return log();
-      },
-    };
+    const ctx = new AttemptContext(task, payload, controller, onProgress, log);
+    const startedAt = performance.now();
+    let result: unknown;
+    try {
+      result = handler.run(ctx);
+    } catch (error) {
+      return outcomeOf({ ok: false, error }, controller, log, timeoutMs);
+    }
+    if (!isThenable(result)) return outcomeOf({ ok: true, value: result }, controller, log, timeoutMs);
+    return settle(result, controller, log, timeoutMs, timeoutMs - (performance.now() - startedAt));
+  }
 
-    const timeout = setTimeout(() => controller.abort(timeoutReason(timeoutMs)), timeoutMs);
+  /** Waits for a handler's promise, under its timeout (`leftMs` of `timeoutMs` remain) and the grace after an abort. */
+  async function settle(result: PromiseLike<unknown>, controller: LazyAbort, log: () => Logger, timeoutMs: number, leftMs: number): Promise<Outcome> {
+    const timeout = setTimeout(() => controller.abort(timeoutReason(timeoutMs)), Math.max(0, leftMs));
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
     // Settles with the handler's outcome, or "abandoned" once the grace after an abort ran out. (One
     // promise, not a race of two: this runs for every task.)
     const settled = await new Promise<Settled | "abandoned">((resolve) => {
-      let result: unknown;
-      try {
-        result = handler.run(ctx);
-      } catch (error) {
-        result = Promise.reject(error);
-      }
       Promise.resolve(result).then((value) => resolve({ ok: true, value }), (error: unknown) => resolve({ ok: false, error }));
       controller.onAbort(() => {
         graceTimer = setTimeout(() => resolve("abandoned"), graceMs);
@@ -374,7 +415,11 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     });
     clearTimeout(timeout);
     clearTimeout(graceTimer);
+    return outcomeOf(settled, controller, log, timeoutMs);
+  }
 
+  /** What a handler's run (or its abandonment) means for the attempt. */
+  function outcomeOf(settled: Settled | "abandoned", controller: LazyAbort, log: () => Logger, timeoutMs: number): Outcome {
     if (controller.aborted) {
       const reason: unknown = controller.reason;
       const reasonName = reason instanceof Error ? reason.name : "";
@@ -436,19 +481,12 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       if (held.has(key) || recent.has(key)) return "duplicate";
       if (draining) return "draining";
       if (queue.length >= maxQueued && running >= options.size) return "full";
-      let resolveFinished!: () => void;
-      const finished = new Promise<void>((resolve) => {
-        resolveFinished = resolve;
-      });
       const entry: Entry = {
         key,
         task,
         controller: new LazyAbort(),
-        finished,
-        finish: () => {
-          active.delete(entry);
-          resolveFinished();
-        },
+        done: false,
+        waiters: undefined,
         running: false,
         gated: !(task.startOnArrival && task.attempt === 1) || stalledLately(),
       };
@@ -469,7 +507,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       });
       try {
         while (active.size > 0) {
-          const all = Promise.all([...active].map((e) => e.finished)).then(() => true as const);
+          const all = Promise.all([...active].map(finished)).then(() => true as const);
           if (!(await Promise.race([all, expired]))) return false;
         }
         return true;
@@ -490,7 +528,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
         queue.splice(waiting, 1);
         held.delete(entry.key);
         if (entry.task.attempt > 0) remember(entry.key);
-        entry.finish();
+        finish(entry);
       } else {
         entry.controller.abort(cancelReason(reason));
       }
@@ -501,13 +539,50 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       draining = true;
       for (const entry of queue.splice(0)) {
         held.delete(entry.key);
-        entry.finish();
+        finish(entry);
       }
       for (const entry of held.values()) {
         entry.controller.abort(shutdownReason(reason));
       }
     },
   };
+}
+
+/** Whether a handler returned a promise (or any thenable, which is awaited as one). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * A handler's `ctx`: one object of one shape, its signal and logger made when first read (getters on
+ * the class, not on a literal made per attempt).
+ */
+class AttemptContext implements TaskContext {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly command: string;
+  readonly payload: unknown;
+  readonly progress: (percent: number) => void;
+  readonly #controller: LazyAbort;
+  readonly #log: () => Logger;
+
+  constructor(task: PoolTask, payload: unknown, controller: LazyAbort, progress: (percent: number) => void, log: () => Logger) {
+    this.taskId = task.taskId;
+    this.attempt = task.attempt;
+    this.command = task.command;
+    this.payload = payload;
+    this.progress = progress;
+    this.#controller = controller;
+    this.#log = log;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get log(): Logger {
+    return this.#log();
+  }
 }
 
 /**

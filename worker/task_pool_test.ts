@@ -118,6 +118,41 @@ describe("createTaskPool()", () => {
     expect(done).toMatchObject({ resultJson: "" });
   });
 
+  it("runs a long queue of handlers that return at once, one slot, without nesting a call per attempt", async () => {
+    // Such a handler frees its slot before the pool's first await: each next attempt must start from
+    // the pool's loop, not from inside the previous one (20,000 nested starts overflow the stack).
+    const first = deferred();
+    let ran = 0;
+    const { pool: p, reporter } = pool(
+      defineHandler("test", (ctx) => {
+        if (ctx.taskId === "first") return first.promise;
+        ran++;
+        return ran;
+      }),
+      { size: 1, maxQueued: 20_000 },
+    );
+    p.submit(task("first"));
+    for (let i = 0; i < 20_000; i++) expect(p.submit(task(`t${i}`))).toBe("accepted");
+    first.resolve();
+    await waitFor(() => reporter.reports.filter((r) => r.kind === "completed").length === 20_001, "20,001 COMPLETE", 20_000);
+    expect(ran).toBe(20_000);
+    expect(reporter.of("t19999").at(-1)).toMatchObject({ kind: "completed", resultJson: "20000" });
+    expect(p.inFlight).toBe(0);
+  });
+
+  it("awaits a thenable that is not a Promise, as a promise", async () => {
+    const { pool: p, reporter } = pool(
+      defineHandler("test", () => ({
+        then(resolve: (value: unknown) => void) {
+          setTimeout(() => resolve({ late: true }), 30);
+        },
+      })),
+    );
+    p.submit(task("thenable"));
+    await waitFor(() => reporter.of("thenable").some((r) => r.kind === "completed"), "COMPLETE");
+    expect(reporter.of("thenable").at(-1)).toMatchObject({ kind: "completed", resultJson: '{"late":true}' });
+  });
+
   it("accepts the same task and attempt once, also after it finished", async () => {
     let runs = 0;
     const { pool: p, reporter } = pool(defineHandler("test", () => void runs++));
