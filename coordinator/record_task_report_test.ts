@@ -60,6 +60,43 @@ describe("markTasksStarted() and completeTasks()", () => {
   });
 });
 
+describe("markTasksStarted() and completeTasks() planned on an empty table", () => {
+  test("search the primary key with the reported ids, also when the session planned them while the table was empty", async () => {
+    await db.sql.execute`TRUNCATE tasks CASCADE`;
+    await db.sql.execute`ANALYZE tasks`; // the statistics of an empty table (a fresh install)
+    let captured: { text: string; values: unknown[] } | undefined;
+    const capture = { query: async (strings: TemplateStringsArray, ...values: unknown[]) => ((captured = toQuery({ strings: [...strings], values })), []) };
+    const unknown = [{ taskId: "00000000-0000-7000-8000-000000000000", attempt: 1, workerId: 7, resultJson: null, startedAt: undefined }];
+    await withPlans(db.url, async (client, notices) => {
+      // A coordinator's session reports before the table fills (plans are cached per session).
+      for (let i = 0; i < 6; i++) {
+        await markTasksStarted(capture as never, unknown, 60_000);
+        await client.query(captured!.text, captured!.values);
+        await completeTasks(capture as never, unknown);
+        await client.query(captured!.text, captured!.values);
+      }
+      await db.sql.execute`INSERT INTO tasks (id, command, scheduled_at) SELECT uuidv7(), 'noop', now() - interval '1 s' FROM generate_series(1, 3000)`;
+      const tasks = [];
+      for (let i = 0; i < 5; i++) tasks.push(...(await claimAndAssignDueTasks(db.sql, { coordinatorId: "c", workers: Array(100).fill(7), leaseMs: 60_000 })));
+      notices.length = 0;
+      for (let batch = 0; batch < 10; batch++) {
+        const reports = tasks.slice(batch * 50, batch * 50 + 50).map((t) => ({ taskId: t.id, attempt: t.attempt, workerId: 7, resultJson: null, startedAt: undefined }));
+        await markTasksStarted(capture as never, reports, 60_000);
+        expect((await client.query(captured!.text, captured!.values)).rows.filter((r: { changed: boolean }) => r.changed)).toHaveLength(50);
+        await completeTasks(capture as never, reports);
+        expect((await client.query(captured!.text, captured!.values)).rows.filter((r: { changed: boolean }) => r.changed)).toHaveLength(50);
+      }
+      const plans = notices.filter((n) => n.includes("UPDATE tasks t"));
+      expect(plans).toHaveLength(20);
+      for (const plan of plans) {
+        // The UPDATE reaches its rows by searching the key with the ids, never by walking it.
+        expect(plan).toMatch(/Index Scan using tasks_pkey on tasks t[^\n]*\n\s*Index Cond: \(id = /);
+        expect(plan).not.toMatch(/Rows Removed by Join Filter: [1-9]\d{3}|Seq Scan on tasks/);
+      }
+    });
+  });
+});
+
 describe("reports of an attempt whose STARTED the coordinator accepted without writing it", () => {
   test("completeTask() records the start time it is given (kept between picked_at and now)", async () => {
     const t = await dispatched(7);
