@@ -17,7 +17,10 @@
 -- (array_position). The completion and STARTED, planned in the same situation, already drive from
 -- the reported ids (checked by record_task_report_test.ts): unchanged.
 --
--- Results, counts and announcements are as before.
+-- Results, counts and announcements are as before. Cost (claims alternated with the previous function
+-- in two databases of one server, medians of 180): 100 tasks 4.83 -> 4.54 ms and 4.60 -> 4.21 ms; 500
+-- tasks (five times CLAIM_BATCH_SIZE's default) 15.9 -> 22.4 ms, array_position being linear in the
+-- claim's size (a join to the ids with their ordinality instead planned worse: 27 ms).
 CREATE OR REPLACE FUNCTION taskmaster_claim_tasks(workers bigint[], coordinator text, lease_ms integer, excluded_commands text[])
   RETURNS TABLE (id text, command text, payload text, attempt integer, timeout_ms integer, worker_id bigint, n bigint)
   LANGUAGE plpgsql
