@@ -325,7 +325,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     }
     if (poolLog.enabled("debug")) log().debug("task started");
     const handlerStart = performance.now();
-    const run = execute(entry, log, onProgress);
+    const run = execute(entry, log, onProgress, handlerStart);
     let outcome: Outcome;
     if (run instanceof Promise) {
       // The handler runs on: its STARTED goes once it has run STARTED_DELAY_MS, unless it ends first
@@ -369,11 +369,12 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
   }
 
   /**
-   * Runs the handler under the attempt's timeout. A handler that returns without a promise (or
+   * Runs the handler under the attempt's timeout (counted from `handlerStart`, `performance.now()` when
+   * the attempt began to run). A handler that returns without a promise (or
    * throws) is over at once, and so is this: its outcome is returned, with no timer or promise made.
    * Otherwise the promise settles by the end of the grace after an abort at the latest.
    */
-  function execute(entry: Entry, log: () => Logger, onProgress: (percent: number) => void): Outcome | Promise<Outcome> {
+  function execute(entry: Entry, log: () => Logger, onProgress: (percent: number) => void, handlerStart: number): Outcome | Promise<Outcome> {
     const { task, controller } = entry;
     let payload: unknown;
     if (task.payloadJson !== "") {
@@ -390,7 +391,6 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
     const handler = options.resolveHandler(task.command);
     const timeoutMs = Math.min(task.timeoutMs > 0 ? task.timeoutMs : options.defaultTimeoutMs, 2_147_483_647);
     const ctx = new AttemptContext(task, payload, controller, onProgress, log);
-    const startedAt = performance.now();
     let result: unknown;
     try {
       result = handler.run(ctx);
@@ -398,7 +398,7 @@ export function createTaskPool(options: TaskPoolOptions): TaskPool {
       return outcomeOf({ ok: false, error }, controller, log, timeoutMs);
     }
     if (!isThenable(result)) return outcomeOf({ ok: true, value: result }, controller, log, timeoutMs);
-    return settle(result, controller, log, timeoutMs, timeoutMs - (performance.now() - startedAt));
+    return settle(result, controller, log, timeoutMs, timeoutMs - (performance.now() - handlerStart));
   }
 
   /** Waits for a handler's promise, under its timeout (`leftMs` of `timeoutMs` remain) and the grace after an abort. */
